@@ -1,0 +1,83 @@
+# One entry point for people and CI. Every target installs what it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_VERBOSITY := -1
+export PIPENV_NOSPIN := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CHECKPOINT_DISABLE := 1
+# Offline machines mirror the AWS provider here; elsewhere the normal registry is used.
+TF_MIRROR ?= /opt/tf-plugins
+ifneq ($(wildcard $(TF_MIRROR)),)
+export TF_CLI_CONFIG_FILE := $(CURDIR)/.build/terraformrc
+endif
+
+PY := .venv/bin/python
+PIPENV_VERSION := 2026.10.3
+APT_PACKAGES := redis-server haproxy wrk
+
+.PHONY: help install synth demo down test bench-synth bench-app checkov clean
+
+help:
+	@echo "make demo         deploy to a local AWS emulator and run the system on 127.0.0.1 (no AWS account)"
+	@echo "make down         stop everything 'make demo' started"
+	@echo "make test         run the whole test suite"
+	@echo "make synth        synthesize every stack into cdktf.out/stacks/"
+	@echo "make bench-synth  cold synthesis: this project's loader against the documented import"
+	@echo "make bench-app    session service throughput and latency against Flask-Session"
+	@echo "make checkov      static security checks on the synthesized stacks"
+
+install: .build/apt.stamp .venv/.synced node_modules/.installed $(if $(TF_CLI_CONFIG_FILE),.build/terraformrc)
+
+.build/apt.stamp:
+	@mkdir -p .build
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@touch $@
+
+.venv/.synced: Pipfile.lock
+	@command -v pipenv >/dev/null || python3 -m pip install -q pipenv==$(PIPENV_VERSION)
+	pipenv sync --dev
+	@touch $@
+
+tools/checkov/.venv/.synced: tools/checkov/Pipfile.lock
+	@command -v pipenv >/dev/null || python3 -m pip install -q pipenv==$(PIPENV_VERSION)
+	cd tools/checkov && pipenv sync
+	@touch $@
+
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.build/terraformrc:
+	@mkdir -p .build
+	@printf 'provider_installation {\n  filesystem_mirror {\n    path    = "%s"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n' "$(TF_MIRROR)" > $@
+
+synth: install
+	rm -rf cdktf.out
+	$(PY) main.py
+
+test: install tools/checkov/.venv/.synced
+	$(PY) tests/run_suites.py
+
+demo: install
+	$(PY) -m localdev demo
+
+down:
+	@if [ -x $(PY) ]; then $(PY) -m localdev down; fi
+
+bench-synth: install
+	$(PY) bench/synth.py
+
+bench-app: install
+	$(PY) -m bench.app
+
+checkov: synth tools/checkov/.venv/.synced
+	tools/checkov/.venv/bin/checkov --config-file .checkov.yaml
+
+clean:
+	rm -rf cdktf.out .build .pytest_cache
