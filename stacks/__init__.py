@@ -1,0 +1,11 @@
+"""CDK for Terraform constructs and stacks of the session management system.
+
+One module per concern: network, session_store, parameters, service, load_balancer,
+scaling, monitoring; `environment_stack` wires them together per environment and
+`bootstrap_stack` creates the state bucket. Importing this package first installs the
+lean AWS bindings loader (see `stacks.aws_bindings`).
+"""
+
+from stacks import aws_bindings as _aws_bindings
+
+_aws_bindings.install()

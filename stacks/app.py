@@ -1,0 +1,22 @@
+"""Build the cdktf App: the bootstrap stack and one stack per configured environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cdktf import App
+
+from stacks.bootstrap_stack import BootstrapStack
+from stacks.config_loader import load_all
+from stacks.environment_stack import EnvironmentStack
+
+
+def build_app(config_dir: Path | None = None, outdir: str | None = None) -> App:
+    """All settings are loaded and validated before any construct exists."""
+    environments = load_all(config_dir)
+    app = App(outdir=outdir) if outdir else App()
+    first = environments[0]
+    BootstrapStack(app, first.backend, first.project)
+    for settings in environments:
+        EnvironmentStack(app, settings)
+    return app

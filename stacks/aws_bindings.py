@@ -1,0 +1,75 @@
+"""Load only the AWS provider bindings the stacks use.
+
+`cdktf_cdktf_provider_aws/__init__.py` imports all ~2,100 of its submodules, so a plain
+`from cdktf_cdktf_provider_aws.vpc import Vpc` costs 15-20 s before anything happens. We
+register the package in `sys.modules` *without* running that `__init__` (it only does
+`from . import <every submodule>`), then load the jsii assembly through the package's own
+`_jsii` module. Regular `from cdktf_cdktf_provider_aws.<submodule> import X` statements then
+load just that submodule.
+
+jsii sometimes turns an object coming back from Node into a Python class whose submodule was
+never imported. The jsii runtime resolves such a type by importing the module registered for
+its FQN prefix, so we register every submodule ("@cdktf/provider-aws.memorydbCluster" ->
+"cdktf_cdktf_provider_aws.memorydb_cluster"), and attribute access on the package imports
+on demand (PEP 562). `tests/infra/test_aws_bindings.py` proves the output byte-identical
+to the documented import.
+
+Set SESSION_EAGER_PROVIDER_IMPORT=1 to use the documented import instead (benchmarks).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+PACKAGE = "cdktf_cdktf_provider_aws"
+ASSEMBLY = "@cdktf/provider-aws"
+EAGER_VARIABLE = "SESSION_EAGER_PROVIDER_IMPORT"
+
+
+def install() -> ModuleType:
+    """Make `cdktf_cdktf_provider_aws` importable lazily; idempotent."""
+    if PACKAGE in sys.modules:
+        return sys.modules[PACKAGE]
+    if os.environ.get(EAGER_VARIABLE) == "1":
+        return importlib.import_module(PACKAGE)
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"{PACKAGE} is not installed: run `make install` (pipenv sync --dev)")
+    package = importlib.util.module_from_spec(spec)  # a package object; its __init__ is not run
+    package.__getattr__ = _import_submodule  # type: ignore[attr-defined]
+    sys.modules[PACKAGE] = package
+    importlib.import_module(f"{PACKAGE}._jsii")  # loads the assembly into the jsii kernel
+    _register_submodules(Path(next(iter(spec.submodule_search_locations))))
+    return package
+
+
+def _import_submodule(name: str) -> ModuleType:
+    if name.startswith("__"):
+        raise AttributeError(name)
+    try:
+        return importlib.import_module(f"{PACKAGE}.{name}")
+    except ModuleNotFoundError as error:
+        raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}") from error
+
+
+def _register_submodules(package_dir: Path) -> None:
+    from jsii import _reference_map  # the runtime's own lazy-loading hook
+
+    _reference_map._submodule_fqn_map.update(
+        {
+            f"{ASSEMBLY}.{_jsii_name(entry.name)}": f"{PACKAGE}.{entry.name}"
+            for entry in package_dir.iterdir()
+            if entry.is_dir() and not entry.name.startswith("_")
+        }
+    )
+
+
+def _jsii_name(python_name: str) -> str:
+    """`memorydb_cluster` -> `memorydbCluster` (jsii's submodule naming)."""
+    head, *rest = python_name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)

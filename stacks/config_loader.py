@@ -1,0 +1,140 @@
+"""Read environment settings from `config/*.toml` into `EnvironmentSettings`.
+
+Layering, later wins: the defaults in `stacks.settings`, then `config/common.toml`
+(project, region, state backend, list of environments), then `config/<env>.toml`.
+Unknown keys and wrong types are errors that name the file and the field, so a typo
+never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from pathlib import Path
+from typing import Any, Mapping
+
+from stacks.settings import EnvironmentSettings
+from stacks.validation import InvalidSettings, SettingProblem, validate
+
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+CONFIG_DIR_VARIABLE = "SESSION_CONFIG_DIR"
+DEFAULT_ENVIRONMENTS = ("dev", "staging", "prod")
+
+
+def config_dir() -> Path:
+    """The settings folder: `config/`, or the one `SESSION_CONFIG_DIR` names."""
+    return Path(os.environ.get(CONFIG_DIR_VARIABLE) or DEFAULT_CONFIG_DIR)
+
+
+def environment_names(directory: Path | None = None) -> tuple[str, ...]:
+    common = _read_toml(Path(directory or config_dir()) / "common.toml")
+    names = common.get("environments", list(DEFAULT_ENVIRONMENTS))
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
+        raise InvalidSettings(
+            [SettingProblem("*", "environments", names, "must be a non-empty list of names")]
+        )
+    return tuple(names)
+
+
+def load_environment(name: str, directory: Path | None = None) -> EnvironmentSettings:
+    """Settings of environment `name`, validated; raises `InvalidSettings` with every problem."""
+    directory = Path(directory or config_dir())
+    common = {k: v for k, v in _read_toml(directory / "common.toml").items() if k != "environments"}
+    merged = _deep_merge(common, _read_toml(directory / f"{name}.toml"))
+    problems: list[SettingProblem] = []
+    settings = _build(EnvironmentSettings, {**merged, "name": name}, name, "", problems)
+    if problems:
+        raise InvalidSettings(problems)
+    validate(settings)
+    return settings
+
+
+def load_all(directory: Path | None = None) -> list[EnvironmentSettings]:
+    """Every environment's settings; problems of all environments are reported together."""
+    problems: list[SettingProblem] = []
+    loaded: list[EnvironmentSettings] = []
+    for name in environment_names(directory):
+        try:
+            loaded.append(load_environment(name, directory))
+        except InvalidSettings as error:
+            problems.extend(error.problems)
+    if problems:
+        raise InvalidSettings(problems)
+    return loaded
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidSettings([SettingProblem("*", str(path), "", f"is not valid TOML: {error}")])
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _build(cls: type, data: Mapping[str, Any], env: str, path: str, problems: list[SettingProblem]) -> Any:
+    """Instantiate dataclass `cls` from `data`, recording type problems instead of raising."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in known:
+            problems.append(
+                SettingProblem(env, f"{path}{key}", data[key], f"is not a known setting (known: {', '.join(sorted(known))})")
+            )
+    values: dict[str, Any] = {}
+    for item in dataclasses.fields(cls):
+        if item.name not in data:
+            continue
+        kind = hints[item.name]
+        if dataclasses.is_dataclass(kind):
+            raw = data[item.name]
+            if not isinstance(raw, dict):
+                problems.append(SettingProblem(env, f"{path}{item.name}", raw, "must be a table"))
+                continue
+            values[item.name] = _build(kind, raw, env, f"{path}{item.name}.", problems)
+            continue
+        converted, rule = _convert(data[item.name], kind)
+        if rule:
+            problems.append(SettingProblem(env, f"{path}{item.name}", data[item.name], rule))
+        else:
+            values[item.name] = converted
+    return cls(**values)
+
+
+def _convert(value: Any, kind: Any) -> tuple[Any, str | None]:
+    """Return (converted value, None) or (None, rule that `value` breaks)."""
+    origin = typing.get_origin(kind)
+    args = typing.get_args(kind)
+    if origin is typing.Union:  # Optional[X]
+        inner = [a for a in args if a is not type(None)][0]
+        return _convert(value, inner) if value not in (None, "") else (None, None)
+    if origin is typing.Literal:
+        return (value, None) if value in args else (None, f"must be one of {', '.join(map(repr, args))}")
+    if origin is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return None, "must be a list of strings"
+        return tuple(value), None
+    if kind is bool:
+        return (value, None) if isinstance(value, bool) else (None, "must be true or false")
+    if kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return (value, None) if ok else (None, "must be a whole number")
+    if kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return (float(value), None) if ok else (None, "must be a number")
+    if kind is str:
+        return (value, None) if isinstance(value, str) else (None, "must be a string")
+    raise TypeError(f"unsupported settings type {kind!r}")

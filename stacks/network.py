@@ -1,0 +1,104 @@
+"""The VPC: public subnets (load balancer, NAT), private subnets (tasks, session store).
+
+Defaults are the original design's: 10.0.0.0/16, public 10.0.1.0/24 and 10.0.2.0/24,
+private 10.0.3.0/24 and 10.0.4.0/24 over two AZs. One NAT gateway (cheap) or one per AZ
+(survives an AZ outage). VPC flow logs go to an encrypted log group, and the default
+security group is stripped of every rule so nothing can use it by accident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
+from cdktf_cdktf_provider_aws.eip import Eip
+from cdktf_cdktf_provider_aws.flow_log import FlowLog
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
+from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
+from cdktf_cdktf_provider_aws.route import Route
+from cdktf_cdktf_provider_aws.route_table import RouteTable
+from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
+from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.vpc import Vpc
+from constructs import Construct
+
+from stacks import policies
+from stacks.settings import NetworkSettings
+
+
+@dataclass(frozen=True)
+class NetworkProps:
+    name_prefix: str
+    settings: NetworkSettings
+    flow_logs_role_name: str
+    account_id: str
+    kms_key_arn: str
+
+
+class Network(Construct):
+    """Exposes `vpc_id`, `vpc_cidr`, `public_subnet_ids` and `private_subnet_ids`."""
+
+    def __init__(self, scope: Construct, id: str, props: NetworkProps):
+        super().__init__(scope, id)
+        s = props.settings
+        self._prefix = props.name_prefix
+        vpc = Vpc(self, "vpc", cidr_block=s.vpc_cidr, enable_dns_hostnames=True, enable_dns_support=True,
+                  tags=self._name("vpc"))
+        self.vpc_id = vpc.id
+        self.vpc_cidr = s.vpc_cidr
+        DefaultSecurityGroup(self, "default-security-group", vpc_id=vpc.id, ingress=[], egress=[],
+                             tags=self._name("default-unused"))
+        gateway = InternetGateway(self, "internet-gateway", vpc_id=vpc.id, tags=self._name("igw"))
+
+        public = [self._subnet(vpc.id, "public", i, az, cidr)
+                  for i, (az, cidr) in enumerate(zip(s.availability_zones, s.public_subnet_cidrs))]
+        private = [self._subnet(vpc.id, "private", i, az, cidr)
+                   for i, (az, cidr) in enumerate(zip(s.availability_zones, s.private_subnet_cidrs))]
+        self.public_subnet_ids = [subnet.id for subnet in public]
+        self.private_subnet_ids = [subnet.id for subnet in private]
+
+        public_routes = RouteTable(self, "public-routes", vpc_id=vpc.id, tags=self._name("public"))
+        Route(self, "public-default-route", route_table_id=public_routes.id,
+              destination_cidr_block="0.0.0.0/0", gateway_id=gateway.id)
+        for i, subnet in enumerate(public):
+            RouteTableAssociation(self, f"public-{i}-routes", subnet_id=subnet.id, route_table_id=public_routes.id)
+
+        nat_count = len(public) if s.nat_gateways == "per_az" else 1
+        nats = [self._nat_gateway(i, public[i].id, gateway) for i in range(nat_count)]
+        for i, subnet in enumerate(private):
+            table = RouteTable(self, f"private-{i}-routes", vpc_id=vpc.id, tags=self._name(f"private-{i}"))
+            Route(self, f"private-{i}-default-route", route_table_id=table.id,
+                  destination_cidr_block="0.0.0.0/0", nat_gateway_id=nats[min(i, nat_count - 1)].id)
+            RouteTableAssociation(self, f"private-{i}-association", subnet_id=subnet.id, route_table_id=table.id)
+
+        self._flow_logs(vpc.id, props)
+
+    def _name(self, suffix: str) -> dict[str, str]:
+        return {"Name": f"{self._prefix}-{suffix}"}
+
+    def _subnet(self, vpc_id: str, tier: str, index: int, az: str, cidr: str) -> Subnet:
+        return Subnet(self, f"{tier}-{index}", vpc_id=vpc_id, availability_zone=az, cidr_block=cidr,
+                      map_public_ip_on_launch=False,  # nothing here needs a public IP; the ALB and NAT have their own
+                      tags={**self._name(f"{tier}-{az}"), "Tier": tier})
+
+    def _nat_gateway(self, index: int, subnet_id: str, gateway: InternetGateway) -> NatGateway:
+        address = Eip(self, f"nat-{index}-address", domain="vpc", tags=self._name(f"nat-{index}"),
+                      depends_on=[gateway])
+        return NatGateway(self, f"nat-{index}", allocation_id=address.id, subnet_id=subnet_id,
+                          tags=self._name(f"nat-{index}"), depends_on=[gateway])
+
+    def _flow_logs(self, vpc_id: str, props: NetworkProps) -> None:
+        group = CloudwatchLogGroup(self, "flow-logs", name=f"/vpc/{props.name_prefix}/flow-logs",
+                                   retention_in_days=props.settings.flow_log_retention_days,
+                                   kms_key_id=props.kms_key_arn)
+        role = IamRole(self, "flow-logs-role", name=props.flow_logs_role_name,
+                       assume_role_policy=policies.service_trust("vpc-flow-logs.amazonaws.com", props.account_id))
+        IamRolePolicy(self, "flow-logs-policy", role=role.id, name="write-flow-logs",
+                      policy=policies.document(policies.statement(
+                          ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                          [group.arn, f"{group.arn}:*"])))
+        FlowLog(self, "flow-log", vpc_id=vpc_id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
+                log_destination=group.arn, iam_role_arn=role.arn, max_aggregation_interval=60)

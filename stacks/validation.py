@@ -1,0 +1,257 @@
+"""Synth-time checks of every rule AWS would otherwise reject at apply time.
+
+Each rule names the field, the value and the rule, so an operator can fix the setting
+without reading Python. All problems of a run are reported together.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from stacks import names
+from stacks.limits import (
+    CLOUDWATCH_LOG_RETENTION_DAYS,
+    FARGATE_MEMORY_BY_CPU,
+    MEMORYDB_ENGINE_VERSIONS,
+    MEMORYDB_NODE_TYPES,
+)
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    environment: str
+    field: str
+    value: Any
+    rule: str
+
+    def __str__(self) -> str:
+        return f"environment '{self.environment}': {self.field} = {self.value!r}: {self.rule}"
+
+
+class InvalidSettings(ValueError):
+    """One or more settings break a rule; `problems` lists each of them."""
+
+    def __init__(self, problems: Iterable[SettingProblem]):
+        self.problems = list(problems)
+        super().__init__("invalid settings:\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,11}$")
+PROJECT_NAME = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,18}[a-z0-9]$")
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
+BUCKET_NAME = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+MEMORYDB_NAME = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,38}[a-z0-9]$")
+LB_NAME = re.compile(r"^(?!internal-)[a-zA-Z0-9](?!.*--)[a-zA-Z0-9-]{0,30}[a-zA-Z0-9]$")
+IAM_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+SNAPSHOT_WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+MAINTENANCE_WINDOW = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
+)
+IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+HEALTH_CHECK_PATH = re.compile(r"^/[A-Za-z0-9/_.~-]{0,1023}$")
+
+
+def validate(settings) -> None:
+    """Raise `InvalidSettings` listing every broken rule of one environment's settings."""
+    problems: list[SettingProblem] = []
+
+    def check(field: str, value: Any, ok: bool, rule: str) -> None:
+        if not ok:
+            problems.append(SettingProblem(settings.name, field, value, rule))
+
+    for rules in (_identity_rules, _network_rules, _store_rules, _session_rules, _service_rules,
+                  _load_balancer_rules, _monitoring_rules, _name_rules):
+        rules(settings, check)
+    if problems:
+        raise InvalidSettings(problems)
+
+
+Check = Callable[[str, Any, bool, str], None]
+
+
+def _identity_rules(s, check: Check) -> None:
+    check("name", s.name, bool(ENVIRONMENT_NAME.match(s.name)),
+          "must be 2-12 lowercase letters or digits, starting with a letter")
+    check("project", s.project, bool(PROJECT_NAME.match(s.project)),
+          "must be 2-20 lowercase letters, digits or single hyphens, starting with a letter")
+    check("region", s.region, bool(REGION.match(s.region)), "must be an AWS region such as us-east-1")
+    check("backend.state_region", s.backend.state_region, bool(REGION.match(s.backend.state_region)),
+          "must be an AWS region such as us-east-1")
+    check("backend.state_bucket", s.backend.state_bucket, bool(BUCKET_NAME.match(s.backend.state_bucket)),
+          "must be an S3 bucket name: 3-63 lowercase letters, digits, dots or hyphens")
+    check("backend.key_prefix", s.backend.key_prefix, bool(re.match(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", s.backend.key_prefix)),
+          "must be a relative S3 key path without leading or trailing slash")
+
+
+def _network_rules(s, check: Check) -> None:
+    n = s.network
+    vpc = _network(n.vpc_cidr)
+    check("network.vpc_cidr", n.vpc_cidr, vpc is not None and 16 <= vpc.prefixlen <= 24,
+          "must be an IPv4 CIDR block (network address) between /16 and /24")
+    azs = n.availability_zones
+    check("network.availability_zones", list(azs), len(azs) >= 2 and len(set(azs)) == len(azs),
+          "must list at least two different Availability Zones")
+    for az in azs:
+        check("network.availability_zones", az, az.startswith(s.region) and len(az) == len(s.region) + 1,
+              f"each zone must be in region {s.region} (for example {s.region}a)")
+    subnets: list[tuple[str, ipaddress.IPv4Network]] = []
+    for kind in ("public_subnet_cidrs", "private_subnet_cidrs"):
+        cidrs = getattr(n, kind)
+        check(f"network.{kind}", list(cidrs), len(cidrs) == len(azs),
+              f"must have one subnet per Availability Zone ({len(azs)})")
+        for cidr in cidrs:
+            net = _network(cidr)
+            check(f"network.{kind}", cidr, net is not None and 16 <= (net.prefixlen if net else 0) <= 28,
+                  "must be an IPv4 CIDR block (network address) between /16 and /28")
+            if net is None:
+                continue
+            check(f"network.{kind}", cidr, vpc is None or net.subnet_of(vpc),
+                  f"must lie inside the VPC {n.vpc_cidr}")
+            for other_kind, other in subnets:
+                check(f"network.{kind}", cidr, not net.overlaps(other),
+                      f"must not overlap {other} ({other_kind})")
+            subnets.append((kind, net))
+    check("network.flow_log_retention_days", n.flow_log_retention_days,
+          n.flow_log_retention_days in CLOUDWATCH_LOG_RETENTION_DAYS, _retention_rule())
+
+
+def _store_rules(s, check: Check) -> None:
+    m = s.session_store
+    check("session_store.node_type", m.node_type, m.node_type in MEMORYDB_NODE_TYPES,
+          "must be a MemoryDB node type (" + ", ".join(sorted(MEMORYDB_NODE_TYPES)[:4]) + ", ...)")
+    check("session_store.num_shards", m.num_shards, 1 <= m.num_shards <= 500, "must be 1-500")
+    check("session_store.replicas_per_shard", m.replicas_per_shard, 0 <= m.replicas_per_shard <= 5, "must be 0-5")
+    check("session_store.num_shards", m.num_shards, m.num_shards * (m.replicas_per_shard + 1) <= 500,
+          "shards x (replicas + 1) must be at most 500 nodes")
+    versions = MEMORYDB_ENGINE_VERSIONS[m.engine]
+    check("session_store.engine_version", m.engine_version, m.engine_version in versions,
+          f"must be one of {', '.join(versions)} for engine {m.engine}")
+    check("session_store.port", m.port, 1024 <= m.port <= 65535, "must be 1024-65535")
+    check("session_store.snapshot_retention_days", m.snapshot_retention_days,
+          0 <= m.snapshot_retention_days <= 35, "must be 0-35")
+    check("session_store.snapshot_window", m.snapshot_window, bool(SNAPSHOT_WINDOW.match(m.snapshot_window)),
+          "must look like hh:mm-hh:mm (UTC)")
+    check("session_store.maintenance_window", m.maintenance_window,
+          bool(MAINTENANCE_WINDOW.match(m.maintenance_window)), "must look like ddd:hh:mm-ddd:hh:mm (UTC)")
+
+
+def _session_rules(s, check: Check) -> None:
+    p = s.sessions
+    check("sessions.idle_timeout_seconds", p.idle_timeout_seconds, 60 <= p.idle_timeout_seconds <= 604800,
+          "must be 60-604800 seconds")
+    check("sessions.absolute_lifetime_seconds", p.absolute_lifetime_seconds,
+          p.idle_timeout_seconds <= p.absolute_lifetime_seconds <= 2592000,
+          "must be at least the idle timeout and at most 2592000 seconds (30 days)")
+    check("sessions.max_payload_bytes", p.max_payload_bytes, 256 <= p.max_payload_bytes <= 65536,
+          "must be 256-65536 bytes")
+
+
+def _service_rules(s, check: Check) -> None:
+    v = s.service
+    allowed = FARGATE_MEMORY_BY_CPU.get(v.task_cpu)
+    check("service.task_cpu", v.task_cpu, allowed is not None,
+          f"must be a Fargate CPU value: {', '.join(map(str, FARGATE_MEMORY_BY_CPU))}")
+    if allowed is not None:
+        check("service.task_memory", v.task_memory, v.task_memory in allowed,
+              f"must fit task_cpu {v.task_cpu}: {_describe_memory(allowed)} MiB")
+    check("service.min_capacity", v.min_capacity, 1 <= v.min_capacity, "must be at least 1")
+    check("service.max_capacity", v.max_capacity, v.max_capacity <= 1000, "must be at most 1000")
+    check("service.desired_count", v.desired_count, v.min_capacity <= v.desired_count <= v.max_capacity,
+          f"must satisfy min_capacity ({v.min_capacity}) <= desired_count <= max_capacity ({v.max_capacity})")
+    check("service.container_port", v.container_port, 1024 <= v.container_port <= 65535,
+          "must be 1024-65535 (the container runs as a non-root user)")
+    check("service.image_tag", v.image_tag, bool(IMAGE_TAG.match(v.image_tag)),
+          "must be a Docker tag: letters, digits, _ . -, at most 128 characters")
+    check("service.spot_percentage", v.spot_percentage, 0 <= v.spot_percentage <= 100, "must be 0-100")
+    check("service.log_retention_days", v.log_retention_days,
+          v.log_retention_days in CLOUDWATCH_LOG_RETENTION_DAYS, _retention_rule())
+    check("service.stop_timeout_seconds", v.stop_timeout_seconds, 2 <= v.stop_timeout_seconds <= 120,
+          "must be 2-120 seconds (the Fargate maximum)")
+    check("service.health_check_grace_period_seconds", v.health_check_grace_period_seconds,
+          0 <= v.health_check_grace_period_seconds <= 2147483647, "must be zero or more")
+    check("service.cpu_target_percent", v.cpu_target_percent, 10 <= v.cpu_target_percent <= 95, "must be 10-95")
+    check("service.requests_per_target", v.requests_per_target, v.requests_per_target >= 1, "must be at least 1")
+    for field in ("scale_in_cooldown_seconds", "scale_out_cooldown_seconds"):
+        value = getattr(v, field)
+        check(f"service.{field}", value, 0 <= value <= 3600, "must be 0-3600 seconds")
+
+
+def _load_balancer_rules(s, check: Check) -> None:
+    lb = s.load_balancer
+    if lb.certificate_arn is not None:
+        match = CERTIFICATE_ARN.match(lb.certificate_arn)
+        check("load_balancer.certificate_arn", lb.certificate_arn, bool(match),
+              "must be an ACM certificate ARN: arn:aws:acm:<region>:<account id>:certificate/<uuid>")
+        check("load_balancer.certificate_arn", lb.certificate_arn, not match or match.group(1) == s.region,
+              f"must be a certificate in the stack's region {s.region}")
+    check("load_balancer.ingress_cidrs", list(lb.ingress_cidrs), len(lb.ingress_cidrs) >= 1,
+          "must list at least one CIDR block")
+    for cidr in lb.ingress_cidrs:
+        check("load_balancer.ingress_cidrs", cidr, _network(cidr) is not None, "must be an IPv4 CIDR block")
+    check("load_balancer.health_check_path", lb.health_check_path, bool(HEALTH_CHECK_PATH.match(lb.health_check_path)),
+          "must be a URL path starting with /")
+    check("load_balancer.health_check_interval_seconds", lb.health_check_interval_seconds,
+          5 <= lb.health_check_interval_seconds <= 300, "must be 5-300 seconds")
+    check("load_balancer.health_check_timeout_seconds", lb.health_check_timeout_seconds,
+          2 <= lb.health_check_timeout_seconds < lb.health_check_interval_seconds,
+          "must be 2-120 seconds and shorter than the interval")
+    for field in ("healthy_threshold", "unhealthy_threshold"):
+        value = getattr(lb, field)
+        check(f"load_balancer.{field}", value, 2 <= value <= 10, "must be 2-10")
+    check("load_balancer.deregistration_delay_seconds", lb.deregistration_delay_seconds,
+          0 <= lb.deregistration_delay_seconds <= 3600, "must be 0-3600 seconds")
+    check("load_balancer.idle_timeout_seconds", lb.idle_timeout_seconds, 1 <= lb.idle_timeout_seconds <= 4000,
+          "must be 1-4000 seconds")
+
+
+def _monitoring_rules(s, check: Check) -> None:
+    mon = s.monitoring
+    if mon.alarm_email is not None:
+        check("monitoring.alarm_email", mon.alarm_email, bool(EMAIL.match(mon.alarm_email)), "must be an e-mail address")
+    check("monitoring.target_response_time_seconds", mon.target_response_time_seconds,
+          0 < mon.target_response_time_seconds <= 60, "must be more than 0 and at most 60 seconds")
+    check("monitoring.http_5xx_rate_percent", mon.http_5xx_rate_percent, 0 < mon.http_5xx_rate_percent <= 100,
+          "must be more than 0 and at most 100")
+    for field in ("store_cpu_percent", "store_memory_percent"):
+        value = getattr(mon, field)
+        check(f"monitoring.{field}", value, 1 <= value <= 100, "must be 1-100")
+    check("monitoring.store_max_connections", mon.store_max_connections, mon.store_max_connections >= 1,
+          "must be at least 1")
+
+
+def _name_rules(s, check: Check) -> None:
+    """Names after prefixing must fit AWS's limits in every environment."""
+    resource_names = names.ResourceNames(s.name_prefix)
+    for label, value in resource_names.load_balancer_names().items():
+        check(f"project/name -> {label}", value, bool(LB_NAME.match(value)),
+              "load balancer and target group names must be 1-32 letters, digits or single hyphens "
+              "(shorten project or environment name)")
+    for label, value in resource_names.memorydb_names().items():
+        check(f"project/name -> {label}", value, bool(MEMORYDB_NAME.match(value)),
+              "MemoryDB names must be 1-40 lowercase letters, digits or single hyphens, starting with a letter")
+    for label, value in resource_names.iam_role_names().items():
+        check(f"project/name -> {label}", value, bool(IAM_ROLE_NAME.match(value)),
+              "IAM role names must be 1-64 characters")
+    for label, value in resource_names.security_group_names().items():
+        check(f"project/name -> {label}", value, not value.startswith("sg-") and len(value) <= 255,
+              "security group names may not begin with 'sg-' and have at most 255 characters")
+
+
+def _network(cidr: str) -> ipaddress.IPv4Network | None:
+    try:
+        return ipaddress.IPv4Network(cidr, strict=True)
+    except (ValueError, TypeError):
+        return None
+
+
+def _describe_memory(allowed: tuple[int, ...]) -> str:
+    return ", ".join(map(str, allowed)) if len(allowed) <= 8 else f"{allowed[0]}-{allowed[-1]} in steps of {allowed[1] - allowed[0]}"
+
+
+def _retention_rule() -> str:
+    return "must be a CloudWatch Logs retention: " + ", ".join(map(str, CLOUDWATCH_LOG_RETENTION_DAYS))

@@ -1,0 +1,130 @@
+"""Terraform variables for the knobs an operator may turn at plan time.
+
+Named as in the original design's terraform.tfvars, defaulting to the environment's
+settings, and carrying `validation` blocks with the same rules as `stacks.validation`, so
+`terraform plan -var-file=...` on the synthesized JSON rejects bad values too. Rules that
+involve two variables (CPU/memory pairs, min <= desired <= max) are preconditions on the
+resources that use them (see `cross_checks`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cdktf import TerraformStack, TerraformVariable, TerraformVariableValidationConfig
+
+from stacks.limits import FARGATE_MEMORY_BY_CPU, MEMORYDB_NODE_TYPES
+from stacks.settings import EnvironmentSettings
+
+
+@dataclass(frozen=True)
+class StackVariables:
+    """Tokens (`${var.x}`) the constructs use in place of the raw settings."""
+
+    cluster_name: str
+    memorydb_node_type: str
+    memorydb_num_shards: float
+    memorydb_replicas_per_shard: float
+    ecs_task_cpu: float
+    ecs_task_memory: float
+    desired_count: float
+    min_capacity: float
+    max_capacity: float
+    image_tag: str
+    allowed_ingress_cidrs: list[str]
+    session_timeout_seconds: float
+
+
+def hcl(expression: str) -> str:
+    """JSON-syntax Terraform reads an expression only inside a template: `${ ... }`."""
+    return "${" + expression + "}"
+
+
+def _hcl_list(values) -> str:
+    return json.dumps(sorted(values))
+
+
+def _whole(name: str, low: int, high: int) -> str:
+    return f"var.{name} >= {low} && var.{name} <= {high} && floor(var.{name}) == var.{name}"
+
+
+def define_variables(stack: TerraformStack, settings: EnvironmentSettings) -> StackVariables:
+    store, service = settings.session_store, settings.service
+
+    def variable(name: str, type_: str, default: Any, description: str, condition: str, message: str) -> TerraformVariable:
+        return TerraformVariable(stack, name, type=type_, default=default, description=description, nullable=False,
+                                 validation=[TerraformVariableValidationConfig(condition=hcl(condition), error_message=message)])
+
+    cpus = sorted(FARGATE_MEMORY_BY_CPU)
+    v = {
+        "cluster_name": variable(
+            "cluster_name", "string", settings.name_prefix, "Name of the MemoryDB cluster (changing it replaces the cluster).",
+            'can(regex("^[a-z][a-z0-9-]{0,38}[a-z0-9]$", var.cluster_name)) && !strcontains(var.cluster_name, "--")',
+            "cluster_name must be 1-40 lowercase letters, digits or single hyphens, starting with a letter."),
+        "memorydb_node_type": variable(
+            "memorydb_node_type", "string", store.node_type, "MemoryDB node type.",
+            f"contains({_hcl_list(MEMORYDB_NODE_TYPES)}, var.memorydb_node_type)",
+            "memorydb_node_type must be a MemoryDB node type such as db.t4g.small or db.r6g.large."),
+        "memorydb_num_shards": variable(
+            "memorydb_num_shards", "number", store.num_shards, "Number of MemoryDB shards.",
+            _whole("memorydb_num_shards", 1, 500), "memorydb_num_shards must be a whole number from 1 to 500."),
+        "memorydb_replicas_per_shard": variable(
+            "memorydb_replicas_per_shard", "number", store.replicas_per_shard, "Replicas per MemoryDB shard.",
+            _whole("memorydb_replicas_per_shard", 0, 5), "memorydb_replicas_per_shard must be a whole number from 0 to 5."),
+        "ecs_task_cpu": variable(
+            "ecs_task_cpu", "number", service.task_cpu, "Fargate task CPU units.",
+            f"contains({json.dumps(cpus)}, var.ecs_task_cpu)",
+            f"ecs_task_cpu must be one of {', '.join(map(str, cpus))}."),
+        "ecs_task_memory": variable(
+            "ecs_task_memory", "number", service.task_memory, "Fargate task memory (MiB); must fit ecs_task_cpu.",
+            _whole("ecs_task_memory", 512, 122880), "ecs_task_memory must be a whole number of MiB from 512 to 122880."),
+        "desired_count": variable(
+            "desired_count", "number", service.desired_count,
+            "Tasks at creation; afterwards auto scaling owns the count (Terraform ignores drift).",
+            _whole("desired_count", 1, 1000), "desired_count must be a whole number from 1 to 1000."),
+        "min_capacity": variable(
+            "min_capacity", "number", service.min_capacity, "Fewest tasks auto scaling keeps.",
+            _whole("min_capacity", 1, 1000), "min_capacity must be a whole number from 1 to 1000."),
+        "max_capacity": variable(
+            "max_capacity", "number", service.max_capacity, "Most tasks auto scaling starts.",
+            _whole("max_capacity", 1, 1000), "max_capacity must be a whole number from 1 to 1000."),
+        "image_tag": variable(
+            "image_tag", "string", service.image_tag, "Tag of the session service image in the ECR repository.",
+            'can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))',
+            "image_tag must be a Docker tag: letters, digits, _ . -, at most 128 characters."),
+        "allowed_ingress_cidrs": variable(
+            "allowed_ingress_cidrs", "list(string)", list(settings.load_balancer.ingress_cidrs),
+            "IPv4 CIDR blocks allowed to reach the load balancer's listeners.",
+            "length(var.allowed_ingress_cidrs) > 0 && alltrue([for c in var.allowed_ingress_cidrs : can(cidrnetmask(c))])",
+            "allowed_ingress_cidrs must be a non-empty list of IPv4 CIDR blocks."),
+        "session_timeout_seconds": variable(
+            "session_timeout_seconds", "number", settings.sessions.idle_timeout_seconds,
+            "Idle timeout of a session (seconds); each read slides it.",
+            _whole("session_timeout_seconds", 60, 604800), "session_timeout_seconds must be a whole number from 60 to 604800."),
+    }
+    return StackVariables(
+        cluster_name=v["cluster_name"].string_value,
+        memorydb_node_type=v["memorydb_node_type"].string_value,
+        memorydb_num_shards=v["memorydb_num_shards"].number_value,
+        memorydb_replicas_per_shard=v["memorydb_replicas_per_shard"].number_value,
+        ecs_task_cpu=v["ecs_task_cpu"].number_value,
+        ecs_task_memory=v["ecs_task_memory"].number_value,
+        desired_count=v["desired_count"].number_value,
+        min_capacity=v["min_capacity"].number_value,
+        max_capacity=v["max_capacity"].number_value,
+        image_tag=v["image_tag"].string_value,
+        allowed_ingress_cidrs=v["allowed_ingress_cidrs"].list_value,
+        session_timeout_seconds=v["session_timeout_seconds"].number_value,
+    )
+
+
+def fargate_size_condition() -> str:
+    """HCL condition: the task CPU/memory pair is one Fargate offers."""
+    table = ", ".join(f'"{cpu}" = {json.dumps(list(mem))}' for cpu, mem in FARGATE_MEMORY_BY_CPU.items())
+    return hcl(f"contains(lookup({{{table}}}, tostring(var.ecs_task_cpu), []), var.ecs_task_memory)")
+
+
+def capacity_condition() -> str:
+    return hcl("var.min_capacity <= var.desired_count && var.desired_count <= var.max_capacity")
