@@ -1,0 +1,199 @@
+"""Configuration from environment variables (what ECS injects from Parameter
+Store), validated at start with messages that name the variable.
+
+Optionally (``SESSION_PARAMETER_PREFIX``) the Parameter Store values are read
+directly by path with botocore, like the original design's helper script did;
+explicit environment variables still win.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import Mapping
+
+# Parameter name (relative to the prefix) -> environment variable.
+PARAMETER_TO_ENV = {
+    "memorydb/endpoint": "SESSION_STORE_ENDPOINT",
+    "memorydb/port": "SESSION_STORE_PORT",
+    "memorydb/username": "SESSION_STORE_USERNAME",
+    "memorydb/tls": "SESSION_STORE_TLS",
+    "memorydb/auth-mode": "SESSION_STORE_AUTH",
+    "memorydb/cluster-name": "SESSION_STORE_CLUSTER_NAME",
+    "memorydb/password": "SESSION_STORE_PASSWORD",
+    "config/redis-db": "SESSION_STORE_DB",
+    "config/session-timeout": "SESSION_IDLE_TIMEOUT_SECONDS",
+    "config/session-absolute-lifetime": "SESSION_ABSOLUTE_LIFETIME_SECONDS",
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    v = raw.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int | None, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        if default is None:
+            raise ConfigError(f"{name} is required")
+        return default
+    try:
+        v = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not lo <= v <= hi:
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {v}")
+    return v
+
+
+def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    store_endpoint: str
+    store_port: int = 6379
+    store_username: str | None = None
+    store_password: str | None = field(default=None, repr=False)
+    store_tls: bool = True
+    store_auth: str = "password"  # "password" or "iam"
+    store_cluster_name: str | None = None
+    store_ca_file: str | None = None
+    store_db: int = 0
+    idle_timeout: int = 1800
+    absolute_lifetime: int = 43200
+    max_payload_bytes: int = 4096
+    max_depth: int = 8
+    max_keys: int = 256
+    served_by_header: bool = False
+    instance_name: str = "local"
+    environment: str = "local"
+    http_host: str = "0.0.0.0"
+    http_port: int = 8080
+    workers: int = 1
+    aws_region: str | None = None
+    # Store client tuning.
+    store_timeout: float = 1.0  # whole-operation deadline (s), retries included
+    store_connect_timeout: float = 0.5
+    store_socket_timeout: float = 0.5
+    store_max_connections: int = 64
+    retry_after_seconds: int = 2
+    graceful_shutdown_seconds: int = 20
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, use_parameter_store: bool = True) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        prefix = _str(env, "SESSION_PARAMETER_PREFIX")
+        if prefix and use_parameter_store:
+            for k, v in load_parameters(prefix, _str(env, "AWS_REGION") or _str(env, "AWS_DEFAULT_REGION")).items():
+                env.setdefault(k, v)
+
+        endpoint = _str(env, "SESSION_STORE_ENDPOINT")
+        if not endpoint:
+            raise ConfigError("SESSION_STORE_ENDPOINT is required (the MemoryDB cluster endpoint host)")
+        if any(c.isspace() for c in endpoint) or "/" in endpoint:
+            raise ConfigError(f"SESSION_STORE_ENDPOINT must be a host name, got {endpoint!r}")
+
+        auth = (_str(env, "SESSION_STORE_AUTH", "password") or "password").lower()
+        if auth not in ("password", "iam"):
+            raise ConfigError(f"SESSION_STORE_AUTH must be 'iam' or 'password', got {auth!r}")
+        username = _str(env, "SESSION_STORE_USERNAME")
+        password = env.get("SESSION_STORE_PASSWORD") or None
+        cluster_name = _str(env, "SESSION_STORE_CLUSTER_NAME")
+        region = _str(env, "AWS_REGION") or _str(env, "AWS_DEFAULT_REGION")
+        tls = _bool(env, "SESSION_STORE_TLS", True)
+        if auth == "iam":
+            if not username:
+                raise ConfigError("SESSION_STORE_USERNAME is required when SESSION_STORE_AUTH=iam")
+            if not cluster_name:
+                raise ConfigError("SESSION_STORE_CLUSTER_NAME is required when SESSION_STORE_AUTH=iam")
+            if not region:
+                raise ConfigError("AWS_REGION is required when SESSION_STORE_AUTH=iam")
+            if not tls:
+                raise ConfigError("SESSION_STORE_TLS must be true when SESSION_STORE_AUTH=iam")
+        elif password and not username:
+            username = "default"
+
+        ca_file = _str(env, "SESSION_STORE_CA_FILE")
+        if ca_file and not os.path.isfile(ca_file):
+            raise ConfigError(f"SESSION_STORE_CA_FILE points to a missing file: {ca_file}")
+
+        db = _int(env, "SESSION_STORE_DB", 0, 0, 15)
+        if db != 0:
+            raise ConfigError(f"SESSION_STORE_DB must be 0 (MemoryDB is cluster mode: database 0 only), got {db}")
+        idle = _int(env, "SESSION_IDLE_TIMEOUT_SECONDS", 1800, 1, 30 * 86400)
+        absolute = _int(env, "SESSION_ABSOLUTE_LIFETIME_SECONDS", 43200, 1, 365 * 86400)
+        if absolute < idle:
+            raise ConfigError(
+                f"SESSION_ABSOLUTE_LIFETIME_SECONDS ({absolute}) must not be shorter than "
+                f"SESSION_IDLE_TIMEOUT_SECONDS ({idle})"
+            )
+
+        return cls(
+            store_endpoint=endpoint,
+            store_port=_int(env, "SESSION_STORE_PORT", 6379, 1, 65535),
+            store_username=username,
+            store_password=password,
+            store_tls=tls,
+            store_auth=auth,
+            store_cluster_name=cluster_name,
+            store_ca_file=ca_file,
+            store_db=db,
+            idle_timeout=idle,
+            absolute_lifetime=absolute,
+            max_payload_bytes=_int(env, "SESSION_MAX_PAYLOAD_BYTES", 4096, 64, 1024 * 1024),
+            served_by_header=_bool(env, "SESSION_SERVED_BY_HEADER", False),
+            instance_name=_str(env, "SESSION_INSTANCE_NAME") or socket.gethostname(),
+            environment=_str(env, "SESSION_ENVIRONMENT", "local") or "local",
+            http_host=_str(env, "SESSION_HTTP_HOST", "0.0.0.0") or "0.0.0.0",
+            http_port=_int(env, "SESSION_HTTP_PORT", 8080, 1, 65535),
+            workers=_int(env, "SESSION_WORKERS", 1, 1, 64),
+            aws_region=region,
+            store_timeout=_int(env, "SESSION_STORE_TIMEOUT_MS", 1000, 50, 60000) / 1000.0,
+        )
+
+
+def load_parameters(prefix: str, region: str | None) -> dict[str, str]:
+    """Read every parameter under *prefix* (recursively, decrypted) and map the
+    known ones to their environment variable names."""
+    import botocore.session  # imported lazily: ~20 MB of RSS we skip otherwise
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    prefix = "/" + prefix.strip("/") + "/"
+    try:
+        client = botocore.session.get_session().create_client("ssm", region_name=region)
+        out: dict[str, str] = {}
+        kwargs = {"Path": prefix, "Recursive": True, "WithDecryption": True}
+        while True:
+            page = client.get_parameters_by_path(**kwargs)
+            for p in page.get("Parameters", []):
+                rel = p["Name"][len(prefix):]
+                if rel in PARAMETER_TO_ENV:
+                    out[PARAMETER_TO_ENV[rel]] = p["Value"]
+            token = page.get("NextToken")
+            if not token:
+                return out
+            kwargs["NextToken"] = token
+    except (BotoCoreError, ClientError) as exc:
+        raise ConfigError(f"SESSION_PARAMETER_PREFIX: cannot read Parameter Store path {prefix}: {exc}") from exc

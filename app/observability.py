@@ -1,0 +1,127 @@
+"""One JSON log line per request on stdout, and session metrics in CloudWatch
+Embedded Metric Format (EMF): namespace ``SessionApp``, dimension ``Environment``.
+
+Metrics are aggregated in-process and flushed as one EMF document every
+``FLUSH_SECONDS`` (and at shutdown), which keeps log volume independent of
+traffic.  Session ids never reach this module: callers pass route templates,
+never paths or cookies.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+
+import orjson
+
+NAMESPACE = "SessionApp"
+FLUSH_SECONDS = 60.0
+MAX_SAMPLES = 100  # EMF accepts up to 100 values per metric
+
+COUNTERS = (
+    "SessionsCreated",
+    "SessionReads",
+    "SessionMisses",
+    "SessionsExpired",
+    "SessionsUpdated",
+    "SessionsRotated",
+    "SessionsDeleted",
+    "SessionsRevoked",
+    "StoreErrors",
+    "Requests",
+    "ServerErrors",
+)
+
+
+def _write(line: bytes) -> None:
+    try:
+        os.write(1, line)
+    except BlockingIOError:  # pragma: no cover - stdout is a non-blocking pipe
+        sys.stdout.buffer.write(line)
+        sys.stdout.flush()
+    except OSError:  # pragma: no cover - stdout closed: nothing sensible left to do
+        pass
+
+
+class Observability:
+    def __init__(self, environment: str, instance: str, *, log_requests: bool = True) -> None:
+        self.environment = environment
+        self.instance = instance
+        self.log_requests = log_requests
+        self.counters = dict.fromkeys(COUNTERS, 0)
+        self.latency_samples: list[float] = []
+        self._latency_seen = 0
+        self._last_flush = time.monotonic()
+
+    # ---------------------------------------------------------------- logs
+    def log(self, level: str, message: str, **fields) -> None:
+        rec = {"ts": time.time(), "level": level, "msg": message, "instance": self.instance, **fields}
+        _write(orjson.dumps(rec) + b"\n")
+
+    def request(self, *, request_id: str, method: str, route: str, status: int, latency_ms: float, **extra) -> None:
+        self.counters["Requests"] += 1
+        if status >= 500 and status != 503:
+            self.counters["ServerErrors"] += 1
+        if self.log_requests:
+            rec = {
+                "ts": time.time(),
+                "level": "info",
+                "msg": "request",
+                "request_id": request_id,
+                "method": method,
+                "route": route,
+                "status": status,
+                "latency_ms": round(latency_ms, 3),
+                "instance": self.instance,
+            }
+            if extra:
+                rec.update(extra)
+            _write(orjson.dumps(rec) + b"\n")
+        self.maybe_flush()
+
+    # ------------------------------------------------------------- metrics
+    def incr(self, name: str, n: int = 1) -> None:
+        self.counters[name] += n
+
+    def store_latency(self, ms: float) -> None:
+        # Reservoir sampling keeps a fair sample of at most MAX_SAMPLES values.
+        self._latency_seen += 1
+        if len(self.latency_samples) < MAX_SAMPLES:
+            self.latency_samples.append(ms)
+        else:
+            j = random.randrange(self._latency_seen)
+            if j < MAX_SAMPLES:
+                self.latency_samples[j] = ms
+
+    def maybe_flush(self) -> None:
+        if time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+            self.flush()
+
+    def emf_document(self) -> dict:
+        metrics = [{"Name": n, "Unit": "Count"} for n in COUNTERS]
+        doc: dict = {
+            "_aws": {
+                "Timestamp": int(time.time() * 1000),
+                "CloudWatchMetrics": [
+                    {"Namespace": NAMESPACE, "Dimensions": [["Environment"]], "Metrics": metrics}
+                ],
+            },
+            "Environment": self.environment,
+            "instance": self.instance,
+        }
+        doc.update(self.counters)
+        if self.latency_samples:
+            metrics.append({"Name": "StoreLatency", "Unit": "Milliseconds"})
+            doc["StoreLatency"] = [round(v, 3) for v in self.latency_samples]
+        return doc
+
+    def flush(self) -> None:
+        self._last_flush = time.monotonic()
+        if not any(self.counters.values()) and not self.latency_samples:
+            return
+        _write(orjson.dumps(self.emf_document()) + b"\n")
+        self.counters = dict.fromkeys(COUNTERS, 0)
+        self.latency_samples = []
+        self._latency_seen = 0

@@ -1,0 +1,68 @@
+"""Run the ASGI app on uvicorn (uvloop + httptools), one or more processes,
+with graceful shutdown: on SIGTERM readiness goes false, the listener closes,
+in-flight requests finish (up to ``graceful_shutdown_seconds``, below ECS's
+default 30 s stop timeout), then the store pool closes."""
+
+from __future__ import annotations
+
+import signal
+
+import uvicorn
+
+from .config import Settings
+
+
+def uvicorn_config(settings: Settings, **overrides) -> uvicorn.Config:
+    kwargs = dict(
+        app="app.http:create_app",
+        factory=True,
+        host=settings.http_host,
+        port=settings.http_port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        workers=settings.workers,
+        access_log=False,  # we log one JSON line per request ourselves
+        log_level="warning",
+        # X-Forwarded-Proto is read by the app itself (the ALB's address is not fixed).
+        proxy_headers=False,
+        server_header=False,
+        date_header=False,
+        # Longer than the ALB's 60 s idle timeout, so the ALB closes first.
+        timeout_keep_alive=65,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+        backlog=2048,
+    )
+    kwargs.update(overrides)
+    return uvicorn.Config(**kwargs)
+
+
+def serve(settings: Settings) -> None:
+    config = uvicorn_config(settings)
+    if settings.workers <= 1:
+        uvicorn.Server(config).run()
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    sock = config.bind_socket()
+    Multiprocess(config, sockets=[sock]).run()
+
+
+def chain_sigterm(callback) -> None:
+    """Call *callback* first when SIGTERM/SIGINT arrives, then whatever handler
+    was installed (uvicorn's, which starts the graceful shutdown)."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            previous = signal.getsignal(sig)
+        except ValueError:  # pragma: no cover - not the main thread
+            return
+
+        def handler(signum, frame, previous=previous):
+            callback()
+            if callable(previous):
+                previous(signum, frame)
+
+        try:
+            signal.signal(sig, handler)
+        except ValueError:  # pragma: no cover - not the main thread
+            return

@@ -1,0 +1,68 @@
+"""The store client: redis-py's asyncio ``RedisCluster`` (MemoryDB is always
+cluster mode) with TLS and certificate verification, ACL user + password or IAM
+tokens, a bounded connection pool, timeouts and retries with backoff across
+MOVED/ASK/failover.
+
+Every operation runs under one deadline (``Settings.store_timeout``); any
+failure to reach the store becomes :class:`StoreUnavailable`, which the HTTP
+layer answers with 503 and ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio.cluster import RedisCluster
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+from .config import Settings
+
+
+class StoreUnavailable(Exception):
+    """The session store could not be reached (or answered with a cluster error)."""
+
+
+# Errors meaning "the store is (temporarily) not there".
+STORE_ERRORS = (RedisError, OSError, asyncio.TimeoutError, ConnectionError)
+
+
+def make_client(settings: Settings) -> RedisCluster:
+    kwargs: dict = {}
+    if settings.store_auth == "iam":
+        from .iam import MemoryDBIAMCredentialProvider
+
+        kwargs["credential_provider"] = MemoryDBIAMCredentialProvider(
+            settings.store_username or "", settings.store_cluster_name or "", settings.aws_region or ""
+        )
+    elif settings.store_password:
+        kwargs["username"] = settings.store_username
+        kwargs["password"] = settings.store_password
+    if settings.store_tls:
+        kwargs.update(
+            ssl=True,
+            ssl_cert_reqs="required",
+            ssl_check_hostname=True,
+            ssl_ca_certs=settings.store_ca_file,  # None: the system trust store
+        )
+    return RedisCluster(
+        host=settings.store_endpoint,
+        port=settings.store_port,
+        # Keep serving the shards that are up while one fails over.
+        require_full_coverage=False,
+        max_connections=settings.store_max_connections,
+        socket_timeout=settings.store_socket_timeout,
+        socket_connect_timeout=settings.store_connect_timeout,
+        socket_keepalive=True,
+        # Retries on connection errors/timeouts with jittered backoff; MOVED/ASK
+        # redirections are followed by the cluster client itself, and a
+        # connection error marks the slot map for refresh so a promoted
+        # replica is found after a failover.
+        retry=Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.25), retries=3),
+        reinitialize_steps=5,
+        decode_responses=False,
+        health_check_interval=0,
+        client_name=None,
+        **kwargs,
+    )

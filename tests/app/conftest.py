@@ -1,0 +1,166 @@
+"""Fixtures: ONE real Redis Cluster (3 primaries + 3 replicas, TLS with a
+throwaway CA, ACL user + password) per test session, and the session service
+run as a real process (``python -m app serve``) on free loopback ports.
+Everything is stopped by PID at teardown, also when tests fail."""
+
+from __future__ import annotations
+
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from localdev import procs  # noqa: E402
+from localdev.redis_cluster import RedisCluster  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    c = RedisCluster(tmp_path_factory.mktemp("redis-cluster"), appendonly=False)
+    c.start()
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+class Service:
+    """A running ``python -m app serve`` process."""
+
+    def __init__(self, env: dict, port: int, log: Path, proc: subprocess.Popen) -> None:
+        self.env = env
+        self.port = port
+        self.log = log
+        self.proc = proc
+        self.url = f"http://127.0.0.1:{port}"
+
+    def client(self, **kw) -> httpx.Client:
+        """An HTTP client that never stores cookies: tests send them explicitly."""
+        return httpx.Client(base_url=self.url, timeout=15, cookies=no_cookie_jar(), **kw)
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        procs.stop_process(self.proc, timeout=25)
+
+
+def no_cookie_jar() -> CookieJar:
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+def start_service(tmp_dir: Path, env_overrides: dict) -> Service:
+    port = procs.free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "PYTHONPATH": str(ROOT),
+        "SESSION_HTTP_HOST": "127.0.0.1",
+        "SESSION_HTTP_PORT": str(port),
+        "SESSION_INSTANCE_NAME": "test-instance",
+        "SESSION_SERVED_BY_HEADER": "true",
+    }
+    env.update(env_overrides)
+    log = tmp_dir / f"app-{port}.log"
+    proc = procs.start_process(
+        [sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        procs.wait_for_port(port, timeout=30, proc=proc)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # lifespan startup done when /healthz answers
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+    except BaseException:
+        procs.stop_process(proc)
+        raise
+    return Service(env, port, log, proc)
+
+
+@pytest.fixture(scope="session")
+def service_factory(cluster, tmp_path_factory):
+    started: list[Service] = []
+
+    def make(**overrides) -> Service:
+        env = cluster.client_env()
+        env.update({k: str(v) for k, v in overrides.items()})
+        s = start_service(tmp_path_factory.mktemp("app"), env)
+        started.append(s)
+        return s
+
+    try:
+        yield make
+    finally:
+        for s in started:
+            s.stop()
+
+
+@pytest.fixture(scope="session")
+def service(service_factory) -> Service:
+    return service_factory()
+
+
+@pytest.fixture()
+def http(service):
+    with service.client() as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def redis_client(cluster):
+    """A synchronous cluster client for looking at the store directly."""
+    from redis.cluster import RedisCluster as SyncCluster
+
+    host, port = cluster.endpoint
+    c = SyncCluster(
+        host=host,
+        port=port,
+        username=cluster.username,
+        password=cluster.password,
+        ssl=True,
+        ssl_ca_certs=cluster.ca_file,
+        require_full_coverage=False,
+    )
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def session_cookie(resp: httpx.Response, name: str = "sid") -> str | None:
+    for raw in resp.headers.get_list("set-cookie"):
+        first = raw.split(";", 1)[0]
+        k, _, v = first.partition("=")
+        if k == name:
+            return v
+    return None
+
+
+def new_session(http: httpx.Client, data=None, user_id=None, headers=None) -> str:
+    body = {}
+    if data is not None:
+        body["data"] = data
+    if user_id is not None:
+        body["user_id"] = user_id
+    r = http.post("/api/session", json=body, headers=headers or {})
+    assert r.status_code == 201, r.text
+    sid = session_cookie(r)
+    assert sid
+    return sid
+
+
+def cookie(sid: str, name: str = "sid") -> dict:
+    return {"Cookie": f"{name}={sid}"}
