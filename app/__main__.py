@@ -42,7 +42,7 @@ def cmd_revoke_user(args) -> int:
     from . import payload
     from .observability import Observability
     from .sessions import SessionService
-    from .store import StoreUnavailable, make_client
+    from .store import Store, StoreUnavailable
 
     if not payload.valid_user_id(args.user_id):
         print("invalid user id", file=sys.stderr)
@@ -51,12 +51,12 @@ def cmd_revoke_user(args) -> int:
 
     async def run() -> int:
         obs = Observability(settings.environment, settings.instance_name)
-        client = make_client(settings)
-        service = SessionService(client, settings, obs)
+        store = Store(settings)
+        service = SessionService(store, settings, obs)
         try:
             n = await service.revoke_user(args.user_id)
         finally:
-            await client.aclose()
+            await store.aclose()
         obs.flush()
         return n
 

@@ -27,7 +27,7 @@ from . import cookies, payload
 from .config import Settings
 from .observability import Observability
 from .sessions import Conflict, Session, SessionService
-from .store import StoreUnavailable, make_client
+from .store import Store, StoreUnavailable
 
 JSON = b"application/json"
 MAX_HEADER_BYTES = 16384  # ALB forwards up to 16 KiB per header line
@@ -103,10 +103,10 @@ class Request:
 class App:
     """ASGI entry point.  One instance per process."""
 
-    def __init__(self, settings: Settings, *, client=None, log_requests: bool = True) -> None:
+    def __init__(self, settings: Settings, *, store: Store | None = None, log_requests: bool = True) -> None:
         self.settings = settings
         self.obs = Observability(settings.environment, settings.instance_name, log_requests=log_requests)
-        self._client = client
+        self._store = store
         self.sessions: SessionService | None = None
         self.draining = False
         self._flusher: asyncio.Task | None = None
@@ -122,9 +122,16 @@ class App:
     # --------------------------------------------------------- lifecycle
     async def startup(self) -> None:
         if self.sessions is None:
-            client = self._client if self._client is not None else make_client(self.settings)
-            self._client = client
-            self.sessions = SessionService(client, self.settings, self.obs)
+            if self._store is None:
+                self._store = Store(self.settings)
+            self.sessions = SessionService(self._store, self.settings, self.obs)
+        try:
+            # Learn the slot map now so the first requests do not wait for it;
+            # a store that is down must not keep the service from starting.
+            async with asyncio.timeout(self.settings.store_timeout * 3):
+                await self._store.cluster.initialize()
+        except Exception as exc:  # noqa: BLE001
+            self.obs.log("warning", "store not reachable at start", error=type(exc).__name__)
         self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
         from .server import chain_sigterm
 
@@ -136,9 +143,9 @@ class App:
         if self._flusher is not None:
             self._flusher.cancel()
         self.obs.flush()
-        if self._client is not None:
+        if self._store is not None:
             try:
-                await self._client.aclose()
+                await self._store.aclose()
             except Exception:  # noqa: BLE001 - closing a broken pool must not fail shutdown
                 pass
         self.obs.log("info", "stopped", pid=os.getpid())
@@ -350,20 +357,16 @@ class App:
             self._method_not_allowed(b"GET, HEAD")
         s = self.sessions
         sid = req.session_id()
-        sess = await s.read(sid) if sid else None
         headers = [
             (b"content-type", b"text/html; charset=utf-8"),
             (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'"),
             (b"x-frame-options", b"DENY"),
         ]
+        # Count the visit atomically (read-modify-write under compare-and-set).
+        sess = await s.update(sid, _count_visit) if sid else None
         if sess is None:
             sess = await s.create({"visits": 1}, None)
             headers.append((b"set-cookie", cookies.set_cookie(sess.id, req.secure, self._cookie_max_age(sess))))
-        else:
-            visits = sess.data.get("visits")
-            visits = visits + 1 if isinstance(visits, int) else 1
-            updated = await s.update(sess.id, {"visits": visits})
-            sess = updated or sess
         visits = sess.data.get("visits", 1)
         age = max(0, int(time.time() - sess.created_ms / 1000))
         page = _PAGE.format(
@@ -373,6 +376,11 @@ class App:
             environment=html.escape(self.settings.environment),
         )
         return 200, headers, page.encode()
+
+
+def _count_visit(data: dict) -> dict:
+    visits = data.get("visits")
+    return {"visits": visits + 1 if isinstance(visits, int) and not isinstance(visits, bool) else 1}
 
 
 _PAGE = """<!doctype html>

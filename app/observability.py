@@ -54,6 +54,7 @@ class Observability:
         self.latency_samples: list[float] = []
         self._latency_seen = 0
         self._last_flush = time.monotonic()
+        self._last_store_error_log = 0.0
 
     # ---------------------------------------------------------------- logs
     def log(self, level: str, message: str, **fields) -> None:
@@ -80,6 +81,13 @@ class Observability:
                 rec.update(extra)
             _write(orjson.dumps(rec) + b"\n")
         self.maybe_flush()
+
+    def store_error(self, exc: BaseException) -> None:
+        """Log a store error, at most once a second (an outage must not flood the logs)."""
+        now = time.monotonic()
+        if now - self._last_store_error_log >= 1.0:
+            self._last_store_error_log = now
+            self.log("warning", "store error", error=type(exc).__name__, detail=str(exc)[:300])
 
     # ------------------------------------------------------------- metrics
     def incr(self, name: str, n: int = 1) -> None:

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 import time
+import weakref
 from dataclasses import dataclass
 
 import orjson
@@ -89,8 +91,11 @@ def _now_ms() -> int:
 
 
 class SessionService:
-    def __init__(self, client, settings: Settings, obs: Observability) -> None:
-        self.client = client
+    def __init__(self, store, settings: Settings, obs: Observability) -> None:
+        self.store = store
+        self.client = store.cluster
+        self.cmd = store.fast.execute
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.settings = settings
         self.obs = obs
 
@@ -103,6 +108,7 @@ class SessionService:
                 result = await coro
         except STORE_ERRORS as exc:
             self.obs.incr("StoreErrors")
+            self.obs.store_error(exc)
             raise StoreUnavailable(type(exc).__name__) from exc
         finally:
             self.obs.store_latency((time.perf_counter() - t0) * 1000)
@@ -134,14 +140,14 @@ class SessionService:
             sid = new_session_id()
             if user_id is not None:
                 await self._index_add(user_id, sid, now)
-            if await self._run(self.client.set(SESSION_PREFIX + sid, record, ex=self.settings.idle_timeout, nx=True)):
+            if await self._run(self.cmd("SET", SESSION_PREFIX + sid, record, "EX", self.settings.idle_timeout, "NX")):
                 self.obs.incr("SessionsCreated")
                 return Session(sid, now, user_id, data)
         raise StoreUnavailable("could not allocate a session id")  # 2**-256: never
 
     async def read(self, sid: str) -> Session | None:
         """Read and slide the idle expiry in one round trip (GETEX)."""
-        raw = await self._run(self.client.getex(SESSION_PREFIX + sid, ex=self.settings.idle_timeout))
+        raw = await self._run(self.cmd("GETEX", SESSION_PREFIX + sid, "EX", self.settings.idle_timeout))
         if raw is None:
             self.obs.incr("SessionMisses")
             return None
@@ -156,15 +162,27 @@ class SessionService:
             return None
         if remaining < self.settings.idle_timeout * 1000:
             # Near the end of its absolute lifetime: do not let GETEX extend it.
-            await self._run(self.client.pexpire(SESSION_PREFIX + sid, max(1, remaining)))
+            await self._run(self.cmd("PEXPIRE", SESSION_PREFIX + sid, max(1, remaining)))
         self.obs.incr("SessionReads")
         return s
 
-    async def update(self, sid: str, patch: dict) -> Session | None:
-        """Merge *patch* (RFC 7396) into the data atomically (CAS, retried)."""
+    async def update(self, sid: str, patch) -> Session | None:
+        """Merge *patch* (RFC 7396) into the data atomically.  *patch* may be a
+        function of the current data returning the patch (read-modify-write).
+
+        Writers of one session in this process queue on a per-session lock (no
+        wasted round trips); writers in other processes are resolved by the
+        compare-and-set, retried with jittered backoff."""
+        lock = self._locks.get(sid)
+        if lock is None:
+            lock = self._locks[sid] = asyncio.Lock()
+        async with lock:
+            return await self._update(sid, patch)
+
+    async def _update(self, sid: str, patch) -> Session | None:
         key = SESSION_PREFIX + sid
-        for _ in range(CAS_RETRIES):
-            raw = await self._run(self.client.get(key))
+        for attempt in range(CAS_RETRIES):
+            raw = await self._run(self.cmd("GET", key))
             if raw is None:
                 self.obs.incr("SessionMisses")
                 return None
@@ -176,7 +194,7 @@ class SessionService:
             if self._remaining_ms(s, now) <= 0:
                 await self._expire(s)
                 return None
-            data = payload.merge_patch(s.data, patch)
+            data = payload.merge_patch(s.data, patch(s.data) if callable(patch) else patch)
             payload.check_limits(data, self.settings.max_depth, self.settings.max_keys)
             self._check_size(data)
             new = encode(s.created_ms, s.user_id, data)
@@ -188,11 +206,12 @@ class SessionService:
             if res == 0:
                 self.obs.incr("SessionMisses")
                 return None
-            await asyncio.sleep(0)  # conflict: another writer won, read again
+            # Conflict: another process wrote first; back off a little, read again.
+            await asyncio.sleep(random.uniform(0, 0.001 * (attempt + 1)))
         raise Conflict()
 
     async def delete(self, sid: str) -> bool:
-        raw = await self._run(self.client.getdel(SESSION_PREFIX + sid))
+        raw = await self._run(self.cmd("GETDEL", SESSION_PREFIX + sid))
         if raw is None:
             return False
         s = self._decode(sid, raw)
@@ -204,7 +223,7 @@ class SessionService:
     async def rotate(self, sid: str) -> Session | None:
         """New id, same data; the old id dies first (GETDEL: one winner)."""
         old_key = SESSION_PREFIX + sid
-        raw = await self._run(self.client.getdel(old_key))
+        raw = await self._run(self.cmd("GETDEL", old_key))
         if raw is None:
             self.obs.incr("SessionMisses")
             return None
@@ -220,11 +239,11 @@ class SessionService:
         try:
             if s.user_id is not None:
                 await self._index_add(s.user_id, new_sid, s.created_ms)
-            await self._run(self.client.set(SESSION_PREFIX + new_sid, raw, ex=ttl, nx=True))
+            await self._run(self.cmd("SET", SESSION_PREFIX + new_sid, raw, "EX", ttl, "NX"))
         except StoreUnavailable:
             # Put the old session back so the user is not logged out by an outage.
             try:
-                await self._run(self.client.set(old_key, raw, ex=ttl, nx=True))
+                await self._run(self.cmd("SET", old_key, raw, "EX", ttl, "NX"))
             except StoreUnavailable:
                 pass
             raise
@@ -280,17 +299,17 @@ class SessionService:
 
     async def _expire(self, s: Session) -> None:
         self.obs.incr("SessionsExpired")
-        await self._run(self.client.delete(SESSION_PREFIX + s.id))
+        await self._run(self.cmd("DEL", SESSION_PREFIX + s.id))
         if s.user_id is not None:
             await self._run(self.client.zrem(USER_PREFIX + s.user_id, s.id))
 
     async def _cas(self, key: str, old: bytes, new: bytes, ttl: int) -> int:
         async def _go():
             try:
-                return await self.client.evalsha(CAS_SHA, 1, key, old, new, ttl)
+                return await self.cmd("EVALSHA", CAS_SHA, 1, key, old, new, ttl, key=key)
             except NoScriptError:
                 # A node that has not seen the script yet (e.g. a fresh primary
                 # after failover): EVAL sends it and caches it.
-                return await self.client.eval(CAS_SCRIPT, 1, key, old, new, ttl)
+                return await self.cmd("EVAL", CAS_SCRIPT, 1, key, old, new, ttl, key=key)
 
         return int(await self._run(_go()))

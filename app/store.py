@@ -11,6 +11,7 @@ layer answers with 503 and ``Retry-After``.
 from __future__ import annotations
 
 import asyncio
+import ssl
 
 from redis.asyncio.cluster import RedisCluster
 from redis.backoff import ExponentialWithJitterBackoff
@@ -28,14 +29,47 @@ class StoreUnavailable(Exception):
 STORE_ERRORS = (RedisError, OSError, asyncio.TimeoutError, ConnectionError)
 
 
-def make_client(settings: Settings) -> RedisCluster:
-    kwargs: dict = {}
-    if settings.store_auth == "iam":
-        from .iam import MemoryDBIAMCredentialProvider
+class Store:
+    """The cluster client plus the pipelined fast path for single-key commands."""
 
-        kwargs["credential_provider"] = MemoryDBIAMCredentialProvider(
-            settings.store_username or "", settings.store_cluster_name or "", settings.aws_region or ""
+    def __init__(self, settings: Settings) -> None:
+        from .fastpath import FastPath
+
+        provider = None
+        if settings.store_auth == "iam":
+            from .iam import MemoryDBIAMCredentialProvider
+
+            provider = MemoryDBIAMCredentialProvider(
+                settings.store_username or "", settings.store_cluster_name or "", settings.aws_region or ""
+            )
+        self.cluster = make_client(settings, provider)
+        if provider is not None:
+            credentials = provider.get_credentials_async
+        elif settings.store_password:
+            user, password = settings.store_username or "default", settings.store_password
+
+            async def credentials():
+                return user, password
+        else:
+            credentials = None
+        ctx = None
+        if settings.store_tls:
+            ctx = ssl.create_default_context(cafile=settings.store_ca_file)
+            ctx.check_hostname = True
+            ctx.verify_mode = ssl.CERT_REQUIRED
+        self.fast = FastPath(
+            self.cluster, ssl_context=ctx, credentials=credentials, connect_timeout=settings.store_connect_timeout
         )
+
+    async def aclose(self) -> None:
+        await self.fast.aclose()
+        await self.cluster.aclose()
+
+
+def make_client(settings: Settings, provider=None) -> RedisCluster:
+    kwargs: dict = {}
+    if provider is not None:
+        kwargs["credential_provider"] = provider
     elif settings.store_password:
         kwargs["username"] = settings.store_username
         kwargs["password"] = settings.store_password
