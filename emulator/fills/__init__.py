@@ -1,0 +1,22 @@
+"""Gap fills for moto 5.2.5, each in its own module; apply_all() patches moto in place.
+
+Every fill adds the missing action (or stored attribute) to moto's own backend and
+response classes, so state lives where moto keeps it and moto's reset still works.
+"""
+
+from emulator.fills import appautoscaling, ec2, ecs, kms, memorydb
+
+_applied = False
+
+
+def apply_all() -> None:
+    """Register every fill once (idempotent: tests may call it again in-process)."""
+    global _applied
+    if _applied:
+        return
+    memorydb.apply()
+    appautoscaling.apply()
+    ecs.apply()
+    ec2.apply()
+    kms.apply()
+    _applied = True
