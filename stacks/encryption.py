@@ -59,7 +59,9 @@ class EncryptionKey(Construct):
                     ["kms:Decrypt", "kms:GenerateDataKey*"],
                     "*",
                     sid="AlarmPublishing",
-                    principal={"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                    # CloudWatch alarms and MemoryDB cluster events publish to encrypted SNS topics.
+                    principal={"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com",
+                                           "memorydb.amazonaws.com"]},
                     condition={"StringEquals": {"aws:SourceAccount": props.account_id}},
                 ),
             ),

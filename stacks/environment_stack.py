@@ -12,11 +12,18 @@ from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
 from stacks.encryption import EncryptionKey, EncryptionKeyProps
+from stacks.load_balancer import LoadBalancer, LoadBalancerProps
+from stacks.monitoring import Monitoring, MonitoringProps
 from stacks.names import ResourceNames
 from stacks.network import Network, NetworkProps
+from stacks.parameters import Parameters, ParametersProps
 from stacks.provider import aws_provider
+from stacks.scaling import Scaling, ScalingProps
+from stacks.security_groups import link
+from stacks.service import Service, ServiceProps
+from stacks.session_store import SessionStore, SessionStoreProps
 from stacks.settings import EnvironmentSettings
-from stacks.variables import define_variables
+from stacks.variables import StackVariables, define_variables
 
 
 class EnvironmentStack(TerraformStack):
@@ -24,10 +31,11 @@ class EnvironmentStack(TerraformStack):
         super().__init__(scope, settings.stack_name)
         self._backend(settings)
         aws_provider(self, settings.region, settings.name, settings.project)
-        names = ResourceNames(settings.name_prefix)
+        names = ResourceNames.for_environment(settings.project, settings.name)
         self.variables = define_variables(self, settings)
         account_id = DataAwsCallerIdentity(self, "account").account_id
         partition = DataAwsPartition(self, "partition").partition
+        self._settings, self._names, self._account_id, self._partition = settings, names, account_id, partition
 
         key = EncryptionKey(self, "encryption", EncryptionKeyProps(
             name_prefix=settings.name_prefix, account_id=account_id, region=settings.region,
@@ -40,6 +48,70 @@ class EnvironmentStack(TerraformStack):
         self._output("public_subnet_ids", network.public_subnet_ids, "Public subnets (load balancer, NAT)")
         self._output("private_subnet_ids", network.private_subnet_ids, "Private subnets (tasks, session store)")
         self._output("kms_key_arn", key.key_arn, "Customer-managed KMS key of this environment")
+        self._workload(network, key.key_arn, self.variables)
+
+    def _workload(self, network: Network, key_arn: str, v: StackVariables) -> None:
+        """Session store, its configuration, the service behind the load balancer, scaling, alarms."""
+        settings, names = self._settings, self._names
+        store = SessionStore(self, "session-store", SessionStoreProps(
+            names=names, settings=settings.session_store, cluster_name=v.cluster_name,
+            node_type=v.memorydb_node_type, num_shards=v.memorydb_num_shards,
+            replicas_per_shard=v.memorydb_replicas_per_shard, vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids, kms_key_arn=key_arn))
+        parameters = Parameters(self, "parameters", ParametersProps(
+            prefix=settings.parameter_prefix, region=settings.region, account_id=self._account_id,
+            partition=self._partition, kms_key_arn=key_arn, store_endpoint=store.endpoint, store_port=store.port,
+            store_user_name=store.user_name, store_cluster_name=store.cluster_name,
+            store_auth_mode=settings.session_store.auth_mode, idle_timeout_seconds=v.session_timeout_seconds,
+            absolute_lifetime_seconds=settings.sessions.absolute_lifetime_seconds))
+        balancer = LoadBalancer(self, "load-balancer", LoadBalancerProps(
+            names=names, settings=settings.load_balancer, account_id=self._account_id, partition=self._partition,
+            vpc_id=network.vpc_id, subnet_ids=network.public_subnet_ids, ingress_cidrs=v.allowed_ingress_cidrs,
+            target_port=settings.service.container_port))
+        service = Service(self, "service", ServiceProps(
+            names=names, settings=settings.service, region=settings.region, account_id=self._account_id,
+            partition=self._partition, kms_key_arn=key_arn, vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids, task_cpu=v.ecs_task_cpu, task_memory=v.ecs_task_memory,
+            desired_count=v.desired_count, image_tag=v.image_tag, secrets=parameters.secrets,
+            environment=self._plain_environment(), parameter_path_arn=parameters.path_arn,
+            store_cluster_arn=store.cluster_arn, store_user_arn=store.user_arn,
+            target_group_arn=balancer.target_group_arn, depends_on=tuple(balancer.listeners)))
+        link(self, "alb-to-service", source_group_id=balancer.security_group_id,
+             target_group_id=service.security_group_id, port=settings.service.container_port,
+             description="Load balancer to the session service")
+        link(self, "service-to-store", source_group_id=service.security_group_id,
+             target_group_id=store.security_group_id, port=store.port,
+             description="Session service to the session store (TLS)")
+        Scaling(self, "scaling", ScalingProps(
+            names=names, settings=settings.service, cluster_name=service.cluster_name,
+            service_name=service.service_name, min_capacity=v.min_capacity, max_capacity=v.max_capacity,
+            load_balancer_arn_suffix=balancer.arn_suffix, target_group_arn_suffix=balancer.target_group_arn_suffix))
+        monitoring = Monitoring(self, "monitoring", MonitoringProps(
+            names=names, settings=settings.monitoring, environment=settings.name, region=settings.region,
+            kms_key_arn=key_arn, load_balancer_arn_suffix=balancer.arn_suffix,
+            target_group_arn_suffix=balancer.target_group_arn_suffix, cluster_name=service.cluster_name,
+            service_name=service.service_name, store_cluster_name=store.cluster_name))
+
+        self._output("application_url", balancer.url, "URL of the session service")
+        self._output("load_balancer_dns_name", balancer.dns_name, "DNS name of the load balancer")
+        self._output("memorydb_endpoint", store.endpoint, "Cluster endpoint of the MemoryDB session store")
+        self._output("parameter_prefix", settings.parameter_prefix, "Parameter Store path of this environment")
+        self._output("ecs_cluster_name", service.cluster_name, "ECS cluster")
+        self._output("ecs_service_name", service.service_name, "ECS service")
+        self._output("ecr_repository_url", service.repository_url, "Push the session service image here")
+        self._output("log_group_name", service.log_group_name, "CloudWatch log group of the service")
+        self._output("dashboard_name", monitoring.dashboard_name, "CloudWatch dashboard of this environment")
+
+    def _plain_environment(self) -> dict[str, str]:
+        """Values that are not configuration: fixed by the stack, not read from Parameter Store."""
+        s = self._settings
+        return {
+            "SESSION_ENVIRONMENT": s.name,
+            "SESSION_HTTP_PORT": str(s.service.container_port),
+            "SESSION_MAX_PAYLOAD_BYTES": str(s.sessions.max_payload_bytes),
+            "AWS_REGION": s.region,
+            "SESSION_SERVED_BY_HEADER": "false",
+        }
 
     def _backend(self, settings: EnvironmentSettings) -> None:
         S3Backend(self, bucket=settings.backend.state_bucket, key=settings.state_key,

@@ -12,6 +12,15 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class ResourceNames:
     prefix: str  # "<project>-<environment>", e.g. "session-app-dev"
+    path: str = ""  # "<project>/<environment>", for names that are paths (log groups)
+
+    @classmethod
+    def for_environment(cls, project: str, environment: str) -> "ResourceNames":
+        return cls(f"{project}-{environment}", f"{project}/{environment}")
+
+    @property
+    def _path(self) -> str:
+        return self.path or self.prefix
 
     # Load balancing (AWS limit: 32 characters).
     @property
@@ -82,6 +91,46 @@ class ResourceNames:
     def container(self) -> str:
         return "session-app"
 
+    @property
+    def task_family(self) -> str:
+        return self.prefix
+
+    @property
+    def image_repository(self) -> str:
+        return self.prefix
+
+    @property
+    def service_log_group(self) -> str:
+        return f"/ecs/{self._path}"
+
+    # Monitoring and events.
+    @property
+    def alarm_topic(self) -> str:
+        return f"{self.prefix}-alarms"
+
+    @property
+    def store_events_topic(self) -> str:
+        return f"{self.prefix}-store-events"
+
+    @property
+    def dashboard(self) -> str:
+        return self.prefix
+
+    def alarm(self, what: str) -> str:
+        return f"{self.prefix}-{what}"
+
+    # Scaling policies.
+    def scaling_policy(self, what: str) -> str:
+        return f"{self.prefix}-{what}"
+
+    @property
+    def store_final_snapshot(self) -> str:
+        return f"{self.prefix}-final"
+
+    def access_logs_bucket(self, account_id: str) -> str:
+        """S3 names are global: the account ID (not a random suffix) makes this one unique."""
+        return f"{self.prefix}-alb-logs-{account_id}"
+
     def load_balancer_names(self) -> dict[str, str]:
         return {"load balancer name": self.load_balancer, "target group name": self.target_group}
 
@@ -92,6 +141,7 @@ class ResourceNames:
             "MemoryDB user name": self.store_user,
             "MemoryDB subnet group name": self.store_subnet_group,
             "MemoryDB parameter group name": self.store_parameter_group,
+            "MemoryDB final snapshot name": self.store_final_snapshot,
         }
 
     def iam_role_names(self) -> dict[str, str]:

@@ -52,6 +52,9 @@ class SessionStoreSettings:
     # "iam": short-lived SigV4 tokens, no static secret. "password": a generated password
     # kept out of Terraform state (see docs/configuration.md).
     auth_mode: StoreAuthMode = "iam"
+    # ACL rules of the service's MemoryDB user: only the session keys (`sess:*`, `usess:*`),
+    # every command except the dangerous ones (FLUSHALL, CONFIG, KEYS, INFO, ...).
+    access_string: str = "on ~sess:* ~usess:* &* +@all -@dangerous"
     snapshot_retention_days: int = 7
     snapshot_window: str = "03:00-04:00"
     maintenance_window: str = "sun:05:00-sun:06:00"
