@@ -37,6 +37,10 @@ class _Conn(asyncio.Protocol):
         self.waiters: deque[asyncio.Future] = deque()
         self.transport: asyncio.Transport | None = None
         self.lost = False
+        # Commands issued in one event-loop iteration go out in one write (one
+        # TLS record, one syscall) instead of one each.
+        self._out: list[bytes] = []
+        self._flush_scheduled = False
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -66,6 +70,12 @@ class _Conn(asyncio.Protocol):
             if not fut.done():
                 fut.set_exception(err)
 
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        out, self._out = self._out, []
+        if out and not self.lost:
+            self.transport.write(b"".join(out) if len(out) > 1 else out[0])
+
     def abort(self) -> None:
         self.lost = True
         if self.transport is not None:
@@ -74,9 +84,13 @@ class _Conn(asyncio.Protocol):
     async def call(self, packed: bytes):
         if self.lost:
             raise StoreConnectionError("connection closed")
-        fut = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
         self.waiters.append(fut)
-        self.transport.write(packed)
+        self._out.append(packed)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
         try:
             return await fut
         except asyncio.CancelledError:

@@ -121,6 +121,7 @@ class App:
 
     # --------------------------------------------------------- lifecycle
     async def startup(self) -> None:
+        self.obs.attach(asyncio.get_running_loop())
         if self.sessions is None:
             if self._store is None:
                 self._store = Store(self.settings)
@@ -149,6 +150,7 @@ class App:
             except Exception:  # noqa: BLE001 - closing a broken pool must not fail shutdown
                 pass
         self.obs.log("info", "stopped", pid=os.getpid())
+        self.obs.detach()
 
     def begin_drain(self) -> None:
         """SIGTERM: readiness goes false at once; in-flight requests finish."""

@@ -45,6 +45,30 @@ def _write(line: bytes) -> None:
         pass
 
 
+class _LineBuffer:
+    """Log lines written in one event-loop iteration go out in one write()."""
+
+    def __init__(self) -> None:
+        self.loop = None
+        self.lines: list[bytes] = []
+        self.scheduled = False
+
+    def write(self, line: bytes) -> None:
+        if self.loop is None:
+            _write(line)
+            return
+        self.lines.append(line)
+        if not self.scheduled:
+            self.scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self.scheduled = False
+        lines, self.lines = self.lines, []
+        if lines:
+            _write(b"".join(lines))
+
+
 class Observability:
     def __init__(self, environment: str, instance: str, *, log_requests: bool = True) -> None:
         self.environment = environment
@@ -55,11 +79,20 @@ class Observability:
         self._latency_seen = 0
         self._last_flush = time.monotonic()
         self._last_store_error_log = 0.0
+        self._out = _LineBuffer()
+
+    def attach(self, loop) -> None:
+        """Batch log writes on *loop* (call from the running loop)."""
+        self._out.loop = loop
+
+    def detach(self) -> None:
+        self._out.flush()
+        self._out.loop = None
 
     # ---------------------------------------------------------------- logs
     def log(self, level: str, message: str, **fields) -> None:
         rec = {"ts": time.time(), "level": level, "msg": message, "instance": self.instance, **fields}
-        _write(orjson.dumps(rec) + b"\n")
+        self._out.write(orjson.dumps(rec) + b"\n")
 
     def request(self, *, request_id: str, method: str, route: str, status: int, latency_ms: float, **extra) -> None:
         self.counters["Requests"] += 1
@@ -79,7 +112,7 @@ class Observability:
             }
             if extra:
                 rec.update(extra)
-            _write(orjson.dumps(rec) + b"\n")
+            self._out.write(orjson.dumps(rec) + b"\n")
         self.maybe_flush()
 
     def store_error(self, exc: BaseException) -> None:
@@ -129,7 +162,7 @@ class Observability:
         self._last_flush = time.monotonic()
         if not any(self.counters.values()) and not self.latency_samples:
             return
-        _write(orjson.dumps(self.emf_document()) + b"\n")
+        self._out.write(orjson.dumps(self.emf_document()) + b"\n")
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.latency_samples = []
         self._latency_seen = 0

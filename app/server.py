@@ -5,7 +5,9 @@ default 30 s stop timeout), then the store pool closes."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
 
 import uvicorn
 
@@ -37,10 +39,27 @@ def uvicorn_config(settings: Settings, **overrides) -> uvicorn.Config:
     return uvicorn.Config(**kwargs)
 
 
+class Server(uvicorn.Server):
+    """uvicorn's server, but a graceful stop on SIGTERM/SIGINT ends with exit
+    status 0 instead of re-raising the signal (ECS records a clean stop)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
 def serve(settings: Settings) -> None:
     config = uvicorn_config(settings)
     if settings.workers <= 1:
-        uvicorn.Server(config).run()
+        Server(config).run()
         return
     from uvicorn.supervisors import Multiprocess
 

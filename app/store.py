@@ -15,7 +15,7 @@ import ssl
 
 from redis.asyncio.cluster import RedisCluster
 from redis.backoff import ExponentialWithJitterBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from redis.retry import Retry
 
 from .config import Settings
@@ -26,7 +26,7 @@ class StoreUnavailable(Exception):
 
 
 # Errors meaning "the store is (temporarily) not there".
-STORE_ERRORS = (RedisError, OSError, asyncio.TimeoutError, ConnectionError)
+STORE_ERRORS = (RedisError, RedisClusterException, OSError, asyncio.TimeoutError, ConnectionError)
 
 
 class Store:

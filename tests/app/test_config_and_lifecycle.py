@@ -1,0 +1,133 @@
+"""Configuration validation (messages name the variable), Parameter Store by
+prefix (against moto's real local AWS API server), and graceful shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from app.config import ConfigError, Settings
+from localdev import procs
+
+from .conftest import ROOT, start_service
+
+BASE = {"SESSION_STORE_ENDPOINT": "clustercfg.example.internal"}
+
+
+def test_defaults():
+    s = Settings.from_env(BASE)
+    assert (s.store_port, s.store_tls, s.store_auth, s.idle_timeout, s.absolute_lifetime) == (6379, True, "password", 1800, 43200)
+    assert (s.max_payload_bytes, s.http_port, s.workers, s.environment) == (4096, 8080, 1, "local")
+    assert "hunter2" not in repr(Settings.from_env({**BASE, "SESSION_STORE_PASSWORD": "hunter2"}))
+
+
+@pytest.mark.parametrize(
+    "env, variable",
+    [
+        ({}, "SESSION_STORE_ENDPOINT"),
+        ({"SESSION_STORE_PORT": "abc"}, "SESSION_STORE_PORT"),
+        ({"SESSION_STORE_PORT": "70000"}, "SESSION_STORE_PORT"),
+        ({"SESSION_STORE_TLS": "maybe"}, "SESSION_STORE_TLS"),
+        ({"SESSION_STORE_AUTH": "kerberos"}, "SESSION_STORE_AUTH"),
+        ({"SESSION_STORE_DB": "3"}, "SESSION_STORE_DB"),
+        ({"SESSION_IDLE_TIMEOUT_SECONDS": "0"}, "SESSION_IDLE_TIMEOUT_SECONDS"),
+        ({"SESSION_IDLE_TIMEOUT_SECONDS": "100", "SESSION_ABSOLUTE_LIFETIME_SECONDS": "50"}, "SESSION_ABSOLUTE_LIFETIME_SECONDS"),
+        ({"SESSION_MAX_PAYLOAD_BYTES": "-1"}, "SESSION_MAX_PAYLOAD_BYTES"),
+        ({"SESSION_WORKERS": "0"}, "SESSION_WORKERS"),
+        ({"SESSION_SERVED_BY_HEADER": "2"}, "SESSION_SERVED_BY_HEADER"),
+        ({"SESSION_STORE_CA_FILE": "/nonexistent/ca.pem"}, "SESSION_STORE_CA_FILE"),
+        ({"SESSION_STORE_AUTH": "iam"}, "SESSION_STORE_USERNAME"),
+        ({"SESSION_STORE_AUTH": "iam", "SESSION_STORE_USERNAME": "u"}, "SESSION_STORE_CLUSTER_NAME"),
+        ({"SESSION_STORE_AUTH": "iam", "SESSION_STORE_USERNAME": "u", "SESSION_STORE_CLUSTER_NAME": "c"}, "AWS_REGION"),
+    ],
+)
+def test_invalid_values_name_the_variable(env, variable):
+    full = {**BASE, **env} if "SESSION_STORE_ENDPOINT" != variable else env
+    with pytest.raises(ConfigError) as e:
+        Settings.from_env(full)
+    assert variable in str(e.value)
+
+
+def test_serve_with_bad_config_exits_2_naming_the_variable():
+    env = {"PATH": os.environ["PATH"], "SESSION_STORE_ENDPOINT": "x", "SESSION_STORE_PORT": "nope"}
+    r = subprocess.run([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "SESSION_STORE_PORT" in r.stderr
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    exe = shutil.which("moto_server") or os.path.join(os.path.dirname(sys.executable), "moto_server")
+    if not os.path.exists(exe):
+        pytest.skip("moto_server not installed")
+    port = procs.free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    proc = procs.start_process([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        procs.wait_for_port(port, timeout=60, proc=proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        procs.stop_process(proc)
+
+
+def test_parameters_read_by_prefix_from_parameter_store(moto, monkeypatch):
+    import boto3
+
+    aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": moto}
+    for k, v in aws.items():
+        monkeypatch.setenv(k, v)
+    ssm = boto3.client("ssm", region_name="eu-west-1", endpoint_url=moto)
+    prefix = "/session-app/staging"
+    values = {
+        "memorydb/endpoint": "clustercfg.staging.example",
+        "memorydb/port": "6380",
+        "memorydb/username": "session-app",
+        "memorydb/tls": "true",
+        "memorydb/auth-mode": "iam",
+        "memorydb/cluster-name": "session-app-staging",
+        "config/redis-db": "0",
+        "config/session-timeout": "900",
+        "config/session-absolute-lifetime": "7200",
+    }
+    for k, v in values.items():
+        ssm.put_parameter(Name=f"{prefix}/{k}", Value=v, Type="String", Overwrite=True)
+    ssm.put_parameter(Name="/session-app/prod/memorydb/endpoint", Value="prod.example", Type="String", Overwrite=True)
+
+    s = Settings.from_env({**aws, "SESSION_PARAMETER_PREFIX": prefix, "SESSION_IDLE_TIMEOUT_SECONDS": "1000"})
+    assert s.store_endpoint == "clustercfg.staging.example"  # not prod's: per-environment prefix
+    assert s.store_port == 6380 and s.store_auth == "iam" and s.store_cluster_name == "session-app-staging"
+    assert s.absolute_lifetime == 7200
+    assert s.idle_timeout == 1000  # an explicit environment variable wins
+
+
+def test_sigterm_lets_in_flight_request_finish(service_factory, tmp_path):
+    svc = service_factory()
+    with socket.create_connection(("127.0.0.1", svc.port), timeout=20) as s:
+        body = json.dumps({"data": {"in": "flight"}}).encode()
+        s.sendall(
+            b"POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body) + body[:5]
+        )
+        time.sleep(0.5)
+        svc.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert svc.proc.poll() is None  # still finishing the request
+        s.sendall(body[5:])
+        resp = s.recv(65536)
+    assert resp.startswith(b"HTTP/1.1 201"), resp[:200]
+    assert svc.proc.wait(25) == 0
+    logs = svc.logs()
+    assert '"msg":"stopped"' in logs
+    assert '"SessionsCreated":1' in logs  # metrics flushed (EMF) at shutdown
+    emf = [json.loads(l) for l in logs.splitlines() if '"_aws"' in l]
+    assert emf and emf[-1]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "SessionApp"
+    assert emf[-1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Environment"]]
+    assert emf[-1]["Environment"] == "local"
