@@ -11,7 +11,9 @@ jsii sometimes turns an object coming back from Node into a Python class whose s
 never imported. The jsii runtime resolves such a type by importing the module registered for
 its FQN prefix, so we register every submodule ("@cdktf/provider-aws.memorydbCluster" ->
 "cdktf_cdktf_provider_aws.memorydb_cluster"), and attribute access on the package imports
-on demand (PEP 562). `tests/infra/test_aws_bindings.py` proves the output byte-identical
+on demand (PEP 562). The Node side has the same problem (the package's lib/index.js requires
+every submodule when the kernel loads the assembly); `lazy_provider_require.js`, preloaded into
+the kernel's Node process, makes those requires lazy as well. `tests/infra/test_aws_bindings.py` proves the output byte-identical
 to the documented import.
 
 Set SESSION_EAGER_PROVIDER_IMPORT=1 to use the documented import instead (benchmarks).
@@ -40,12 +42,26 @@ def install() -> ModuleType:
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ImportError(f"{PACKAGE} is not installed: run `make install` (pipenv sync --dev)")
+    _preload_lazy_node_index()
     package = importlib.util.module_from_spec(spec)  # a package object; its __init__ is not run
     package.__getattr__ = _import_submodule  # type: ignore[attr-defined]
     sys.modules[PACKAGE] = package
     importlib.import_module(f"{PACKAGE}._jsii")  # loads the assembly into the jsii kernel
     _register_submodules(Path(next(iter(spec.submodule_search_locations))))
     return package
+
+
+def _preload_lazy_node_index() -> None:
+    """Have the jsii kernel's Node process require provider submodules on demand, too.
+
+    Must run before the kernel starts (the first jsii import); `stacks/__init__.py` is the
+    first thing main.py and the tests import.
+    """
+    script = Path(__file__).with_name("lazy_provider_require.js")
+    option = f"--require={script}"
+    current = os.environ.get("NODE_OPTIONS", "")
+    if option not in current:
+        os.environ["NODE_OPTIONS"] = f"{current} {option}".strip()
 
 
 def _import_submodule(name: str) -> ModuleType:

@@ -1,0 +1,61 @@
+#!/usr/bin/env python
+"""Cold synthesis of every stack: this project's lean loader against the documented import.
+
+Each run is a fresh `python main.py` process (what `cdktf synth` and CI pay), alternating the
+two ways so that machine noise hits both alike. Prints each way's median and the ratio.
+
+Usage: python bench/synth.py [--runs N]      (make bench-synth)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def synthesize_once(eager: bool) -> float:
+    outdir = Path(tempfile.mkdtemp(prefix="bench-synth-"))
+    env = {**os.environ, "CDKTF_OUTDIR": str(outdir), "SESSION_EAGER_PROVIDER_IMPORT": "1" if eager else "0",
+           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env.pop("NODE_OPTIONS", None)
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    stacks = sorted(p.name for p in (outdir / "stacks").iterdir()) if (outdir / "stacks").exists() else []
+    shutil.rmtree(outdir, ignore_errors=True)
+    if result.returncode != 0 or len(stacks) < 4:
+        sys.exit(f"synthesis failed (eager={eager}):\n{result.stderr[-2000:]}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs of each way (default 3)")
+    runs = parser.parse_args().runs
+    synthesize_once(eager=False)  # warm the jsii package cache once; it is not what we measure
+    lean, documented = [], []
+    for _ in range(runs):
+        lean.append(synthesize_once(eager=False))
+        documented.append(synthesize_once(eager=True))
+    lean_median, documented_median = statistics.median(lean), statistics.median(documented)
+    print(f"cold synthesis of all stacks, {runs} runs each, median seconds")
+    print(f"  documented import (whole provider package): {documented_median:6.2f}  "
+          f"runs: {', '.join(f'{t:.2f}' for t in documented)}")
+    print(f"  lean loader (only used submodules):         {lean_median:6.2f}  "
+          f"runs: {', '.join(f'{t:.2f}' for t in lean)}")
+    print(f"  ratio: the lean loader takes {lean_median / documented_median:.2f} of the documented time "
+          f"({documented_median / lean_median:.1f}x faster)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
