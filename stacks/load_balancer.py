@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn, TerraformIterator, Token
+from cdktf import TerraformIterator, Token
 from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServiceAccount
 from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
 from cdktf_cdktf_provider_aws.lb_listener import (
@@ -93,7 +93,7 @@ class LoadBalancer(Construct):
 
     def _open(self, group_id: str, port: int) -> None:
         """One ingress rule per allowed CIDR block, on a listener port."""
-        cidrs = TerraformIterator.from_list(Fn.toset(self._props.ingress_cidrs))
+        cidrs = TerraformIterator.from_list(self._props.ingress_cidrs)  # for_each over toset(...)
         VpcSecurityGroupIngressRule(self, f"ingress-{port}", for_each=cidrs, security_group_id=group_id,
                                     cidr_ipv4=Token.as_string(cidrs.value), ip_protocol="tcp", from_port=port, to_port=port,
                                     description=f"Clients to the listener on port {port}")

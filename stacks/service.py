@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from cdktf import Fn, ITerraformDependable, Precondition, TerraformResourceLifecycle, Token
+from cdktf import ITerraformDependable, Precondition, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.ecr_lifecycle_policy import EcrLifecyclePolicy
 from cdktf_cdktf_provider_aws.ecr_repository import (
@@ -219,7 +219,9 @@ class Service(Construct):
             runtime_platform=EcsTaskDefinitionRuntimePlatform(operating_system_family="LINUX",
                                                               cpu_architecture=s.cpu_architecture),
             execution_role_arn=execution_role_arn, task_role_arn=task_role_arn,
-            container_definitions=Fn.jsonencode([container]),
+            # json.dumps keeps the document readable in the synthesized JSON; references stay
+            # Terraform interpolations inside it.
+            container_definitions=json.dumps([container]),
             volume=[EcsTaskDefinitionVolume(name=SCRATCH_VOLUME)],
             lifecycle=TerraformResourceLifecycle(precondition=[Precondition(
                 condition=fargate_size_condition(),

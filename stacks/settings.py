@@ -49,8 +49,8 @@ class SessionStoreSettings:
     num_shards: int = 2
     replicas_per_shard: int = 1
     port: int = 6379
-    # "iam": short-lived SigV4 tokens, no static secret. "password": a generated password
-    # kept out of Terraform state (see docs/configuration.md).
+    # "iam": short-lived SigV4 tokens, no static secret. "password" is rejected by validation:
+    # provider 5.100 has no write-only password on aws_memorydb_user, so it would land in state.
     auth_mode: StoreAuthMode = "iam"
     # ACL rules of the service's MemoryDB user: only the session keys (`sess:*`, `usess:*`),
     # every command except the dangerous ones (FLUSHALL, CONFIG, KEYS, INFO, ...).

@@ -54,6 +54,7 @@ MAINTENANCE_WINDOW = re.compile(
 IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HEALTH_CHECK_PATH = re.compile(r"^/[A-Za-z0-9/_.~-]{0,1023}$")
+ECR_NAME = re.compile(r"^(?=.{2,256}$)[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 
 
 def validate(settings) -> None:
@@ -138,6 +139,12 @@ def _store_rules(s, check: Check) -> None:
           "must look like hh:mm-hh:mm (UTC)")
     check("session_store.maintenance_window", m.maintenance_window,
           bool(MAINTENANCE_WINDOW.match(m.maintenance_window)), "must look like ddd:hh:mm-ddd:hh:mm (UTC)")
+    check("session_store.auth_mode", m.auth_mode, m.auth_mode == "iam",
+          "must be 'iam': hashicorp/aws 5.100 has no write-only password on aws_memorydb_user, so a "
+          "password mode would put the password in Terraform state (docs/architecture.md)")
+    check("session_store.access_string", m.access_string, _safe_access_string(m.access_string),
+          "must be a MemoryDB access string starting with 'on ' that holds no password ('>', '#', nopass) "
+          "and does not grant +@dangerous")
 
 
 def _session_rules(s, check: Check) -> None:
@@ -237,9 +244,21 @@ def _name_rules(s, check: Check) -> None:
     for label, value in resource_names.iam_role_names().items():
         check(f"project/name -> {label}", value, bool(IAM_ROLE_NAME.match(value)),
               "IAM role names must be 1-64 characters")
+    bucket = resource_names.access_logs_bucket("123456789012")
+    check("project/name -> access log bucket name", bucket, bool(BUCKET_NAME.match(bucket)),
+          "S3 bucket names must be 3-63 lowercase letters, digits or hyphens (with the 12-digit account ID)")
+    repository = resource_names.image_repository
+    check("project/name -> ECR repository name", repository, bool(ECR_NAME.match(repository)),
+          "ECR repository names must be 2-256 lowercase letters, digits, hyphens, dots or slashes")
     for label, value in resource_names.security_group_names().items():
         check(f"project/name -> {label}", value, not value.startswith("sg-") and len(value) <= 255,
               "security group names may not begin with 'sg-' and have at most 255 characters")
+
+
+def _safe_access_string(access: str) -> bool:
+    words = access.split()
+    return (bool(words) and words[0] == "on" and "nopass" not in words and "+@dangerous" not in words
+            and not any(w.startswith((">", "#", "<", "!")) for w in words))
 
 
 def _network(cidr: str) -> ipaddress.IPv4Network | None:

@@ -1,0 +1,106 @@
+"""LoadBalancer: HTTPS only with a certificate, no port opened that nothing listens on."""
+
+from __future__ import annotations
+
+import pytest
+from cdktf import Testing
+from cdktf_cdktf_provider_aws.lb import Lb
+from cdktf_cdktf_provider_aws.lb_listener import LbListener
+from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup
+
+from stacks.load_balancer import TLS_POLICY
+from tests.infra.conftest import ENVIRONMENTS
+from tests.infra.workload.conftest import CERTIFICATE_ARN, as_text, only, resources
+
+
+def listener_ports(stack: dict) -> dict[int, dict]:
+    return {listener["port"]: listener for listener in resources(stack, LbListener.TF_RESOURCE_TYPE).values()}
+
+
+def alb_ingress_ports(stack: dict) -> list[int]:
+    groups = {f"${{aws_security_group.{k}.id}}": g["name"] for k, g in resources(stack, "aws_security_group").items()}
+    return sorted(r["from_port"] for r in resources(stack, "aws_vpc_security_group_ingress_rule").values()
+                  if groups[r["security_group_id"]].endswith("-alb"))
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_alb_is_public_and_drops_invalid_headers(env_stacks, env):
+    stack = env_stacks[env]
+    assert Testing.to_have_resource_with_properties(as_text(stack), Lb.TF_RESOURCE_TYPE, {
+        "name": f"session-app-{env}-alb", "internal": False, "load_balancer_type": "application",
+        "drop_invalid_header_fields": True})
+    public = {f"${{aws_subnet.{k}.id}}" for k, s in resources(stack, "aws_subnet").items() if s["tags"]["Tier"] == "public"}
+    assert set(only(stack, Lb.TF_RESOURCE_TYPE)["subnets"]) == public
+
+
+@pytest.mark.parametrize(("env", "protected", "logged"), [("dev", False, False), ("staging", False, False),
+                                                          ("prod", True, True)])
+def test_deletion_protection_and_access_logs_by_setting(env_stacks, env, protected, logged):
+    stack = env_stacks[env]
+    balancer = only(stack, Lb.TF_RESOURCE_TYPE)
+    assert balancer["enable_deletion_protection"] is protected
+    assert ("access_logs" in balancer) is logged
+    if logged:
+        assert balancer["access_logs"]["enabled"] is True
+        bucket = only(stack, "aws_s3_bucket")
+        assert bucket["bucket"] == "session-app-prod-alb-logs-${data.aws_caller_identity.account.account_id}"
+        encryption = only(stack, "aws_s3_bucket_server_side_encryption_configuration")
+        assert encryption["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"] == "AES256"
+        policy = only(stack, "aws_s3_bucket_policy")["policy"]
+        assert "data.aws_elb_service_account" in policy and "aws:SecureTransport" in policy
+        assert any(d.startswith("aws_s3_bucket_policy.") for d in balancer["depends_on"])
+    else:
+        assert not resources(stack, "aws_s3_bucket")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_target_group_ip_8080_seed_health_check_no_stickiness(env_stacks, env):
+    assert Testing.to_have_resource_with_properties(as_text(env_stacks[env]), LbTargetGroup.TF_RESOURCE_TYPE, {
+        "name": f"session-app-{env}-tg", "target_type": "ip", "port": 8080, "protocol": "HTTP",
+        "deregistration_delay": "30",
+        "health_check": {"path": "/healthz", "interval": 30, "timeout": 5, "healthy_threshold": 2,
+                         "unhealthy_threshold": 3, "matcher": "200"},
+        "stickiness": {"enabled": False}})
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_without_certificate_http_only_and_443_closed(env_stacks, env):
+    stack = env_stacks[env]
+    listeners = listener_ports(stack)
+    assert list(listeners) == [80]
+    assert listeners[80]["protocol"] == "HTTP" and listeners[80]["default_action"][0]["type"] == "forward"
+    assert alb_ingress_ports(stack) == [80]
+
+
+def test_with_certificate_https_tls13_and_http_redirects(https_stack):
+    listeners = listener_ports(https_stack)
+    assert sorted(listeners) == [80, 443]
+    https = listeners[443]
+    assert https["protocol"] == "HTTPS" and https["ssl_policy"] == TLS_POLICY and "TLS13" in TLS_POLICY
+    assert https["certificate_arn"] == CERTIFICATE_ARN and https["default_action"][0]["type"] == "forward"
+    redirect = listeners[80]["default_action"][0]
+    assert redirect["type"] == "redirect"
+    assert redirect["redirect"] == {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"}
+    assert alb_ingress_ports(https_stack) == [80, 443]
+    outputs = https_stack["output"]
+    assert outputs["application_url"]["value"].startswith("https://")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_alb_listener_ingress_comes_from_the_allowed_cidrs_variable(env_stacks, env):
+    stack = env_stacks[env]
+    for rule in resources(stack, "aws_vpc_security_group_ingress_rule").values():
+        if "cidr_ipv4" in rule:
+            assert rule["for_each"] == "${toset(var.allowed_ingress_cidrs)}"
+            assert rule["cidr_ipv4"] == "${each.value}"
+    assert stack["variable"]["allowed_ingress_cidrs"]["default"] == ["0.0.0.0/0"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_alb_sends_only_to_the_service_port(env_stacks, env):
+    stack = env_stacks[env]
+    groups = {f"${{aws_security_group.{k}.id}}": g["name"] for k, g in resources(stack, "aws_security_group").items()}
+    egress = [(r["from_port"], groups[r["referenced_security_group_id"]])
+              for r in resources(stack, "aws_vpc_security_group_egress_rule").values()
+              if groups[r["security_group_id"]] == f"session-app-{env}-alb"]
+    assert egress == [(8080, f"session-app-{env}-service")]

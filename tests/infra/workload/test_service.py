@@ -1,0 +1,115 @@
+"""Service: ECS Fargate cluster, repository, logs, roles, task definition and service."""
+
+from __future__ import annotations
+
+import pytest
+from cdktf import Testing
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.ecr_repository import EcrRepository
+from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster
+from cdktf_cdktf_provider_aws.ecs_service import EcsService
+from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition
+
+from tests.infra.conftest import ENVIRONMENTS
+from tests.infra.workload.conftest import as_text, container, only, resources
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_cluster_has_container_insights_and_both_fargate_providers(env_stacks, env):
+    stack = env_stacks[env]
+    assert Testing.to_have_resource_with_properties(as_text(stack), EcsCluster.TF_RESOURCE_TYPE, {
+        "name": f"session-app-{env}", "setting": [{"name": "containerInsights", "value": "enabled"}]})
+    providers = only(stack, "aws_ecs_cluster_capacity_providers")
+    assert sorted(providers["capacity_providers"]) == ["FARGATE", "FARGATE_SPOT"]
+
+
+@pytest.mark.parametrize(("env", "strategy"), [
+    ("dev", {"FARGATE": (20, 1), "FARGATE_SPOT": (80, 0)}),
+    ("staging", {"FARGATE": (50, 1), "FARGATE_SPOT": (50, 0)}),
+    ("prod", {"FARGATE": (1, 0)}),
+])
+def test_spot_share_follows_the_setting(env_stacks, env, strategy):
+    service = only(env_stacks[env], EcsService.TF_RESOURCE_TYPE)
+    got = {s["capacity_provider"]: (s["weight"], s["base"]) for s in service["capacity_provider_strategy"]}
+    assert got == strategy
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_repository_is_immutable_scanned_encrypted_and_pruned(env_stacks, env):
+    stack = env_stacks[env]
+    assert Testing.to_have_resource_with_properties(as_text(stack), EcrRepository.TF_RESOURCE_TYPE, {
+        "name": f"session-app-{env}", "image_tag_mutability": "IMMUTABLE",
+        "image_scanning_configuration": {"scan_on_push": True}, "encryption_configuration": [{"encryption_type": "KMS"}]})
+    assert "expire" in only(stack, "aws_ecr_lifecycle_policy")["policy"]
+
+
+@pytest.mark.parametrize(("env", "days"), [("dev", 7), ("staging", 30), ("prod", 365)])
+def test_logs_go_to_the_environment_log_group_with_its_retention(env_stacks, env, days):
+    stack = env_stacks[env]
+    assert Testing.to_have_resource_with_properties(as_text(stack), CloudwatchLogGroup.TF_RESOURCE_TYPE, {
+        "name": f"/ecs/session-app/{env}", "retention_in_days": days})
+    options = container(stack)["logConfiguration"]["options"]
+    assert options["awslogs-group"].startswith("${aws_cloudwatch_log_group.") and options["awslogs-region"] == "us-east-1"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_task_definition_is_sized_by_variables_on_graviton(env_stacks, env):
+    stack = env_stacks[env]
+    assert Testing.to_have_resource_with_properties(as_text(stack), EcsTaskDefinition.TF_RESOURCE_TYPE, {
+        "cpu": "${var.ecs_task_cpu}", "memory": "${var.ecs_task_memory}", "network_mode": "awsvpc",
+        "requires_compatibilities": ["FARGATE"],
+        "runtime_platform": {"cpu_architecture": "ARM64", "operating_system_family": "LINUX"}})
+    task = only(stack, EcsTaskDefinition.TF_RESOURCE_TYPE)
+    (condition,) = task["lifecycle"]["precondition"]
+    assert "var.ecs_task_cpu" in condition["condition"] and "var.ecs_task_memory" in condition["condition"]
+    assert task["execution_role_arn"] != task["task_role_arn"]
+
+
+def test_container_is_hardened_and_health_checked(env_stacks):
+    definition = container(env_stacks["prod"])
+    assert definition["image"].endswith(":${var.image_tag}") and "repository_url" in definition["image"]
+    assert definition["readonlyRootFilesystem"] is True and definition["privileged"] is False
+    assert definition["user"] and not definition["user"].startswith("0") and definition["user"] != "root"
+    assert definition["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
+    assert definition["portMappings"] == [{"name": "http", "containerPort": 8080, "protocol": "tcp"}]
+    assert definition["healthCheck"]["command"] == ["CMD", "python", "-m", "app", "healthcheck"]
+    assert 30 <= definition["stopTimeout"] <= 120
+    assert [m["containerPath"] for m in definition["mountPoints"]] == ["/tmp"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_service_is_private_rolls_back_and_leaves_the_count_to_auto_scaling(env_stacks, env):
+    stack = env_stacks[env]
+    assert Testing.to_have_resource_with_properties(as_text(stack), EcsService.TF_RESOURCE_TYPE, {
+        "name": f"session-app-{env}-service", "desired_count": "${var.desired_count}",
+        "deployment_circuit_breaker": {"enable": True, "rollback": True},
+        "network_configuration": {"assign_public_ip": False}})
+    service = only(stack, EcsService.TF_RESOURCE_TYPE)
+    assert service["lifecycle"]["ignore_changes"] == ["desired_count"]
+    assert "var.min_capacity" in service["lifecycle"]["precondition"][0]["condition"]
+    assert service["health_check_grace_period_seconds"] > 0
+    private = {f"${{aws_subnet.{k}.id}}" for k, s in resources(stack, "aws_subnet").items() if s["tags"]["Tier"] == "private"}
+    assert set(service["network_configuration"]["subnets"]) == private
+    assert any(d.startswith("aws_lb_listener.") for d in service["depends_on"])
+    (balancer,) = service["load_balancer"]
+    assert balancer["container_port"] == 8080 and balancer["container_name"] == "session-app"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_service_reaches_only_the_store_and_https(env_stacks, env):
+    stack = env_stacks[env]
+    groups = {f"${{aws_security_group.{key}.id}}": g["name"] for key, g in resources(stack, "aws_security_group").items()}
+    egress = [(r.get("from_port"), groups.get(r.get("referenced_security_group_id"), r.get("cidr_ipv4")))
+              for r in resources(stack, "aws_vpc_security_group_egress_rule").values()
+              if groups.get(r["security_group_id"]) == f"session-app-{env}-service"]
+    assert sorted(egress) == [(443, "0.0.0.0/0"), (6379, f"session-app-{env}-store")]
+
+
+def test_roles_do_only_what_the_service_needs(env_stacks):
+    policies = {p["name"]: p["policy"] for p in resources(env_stacks["dev"], "aws_iam_role_policy").values()}
+    task = policies["connect-session-store"]
+    assert '"memorydb:Connect"' in task and task.count('"Action"') == 1
+    assert "aws_memorydb_cluster." in task and "aws_memorydb_user." in task
+    execution = policies["start-session-service"]
+    assert "arn:${data.aws_partition.partition.partition}:ssm:us-east-1:${data.aws_caller_identity.account.account_id}:parameter/session-app/dev/*" in execution
+    assert "kms:ViaService" in execution and "aws_ecr_repository." in execution

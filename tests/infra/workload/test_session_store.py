@@ -1,0 +1,77 @@
+"""SessionStore: MemoryDB with TLS, KMS, IAM authentication and no password anywhere."""
+
+from __future__ import annotations
+
+import pytest
+from cdktf import Testing
+from cdktf_cdktf_provider_aws.memorydb_acl import MemorydbAcl
+from cdktf_cdktf_provider_aws.memorydb_cluster import MemorydbCluster
+from cdktf_cdktf_provider_aws.memorydb_parameter_group import MemorydbParameterGroup
+from cdktf_cdktf_provider_aws.memorydb_user import MemorydbUser
+
+from tests.infra.conftest import ENVIRONMENTS
+from tests.infra.workload.conftest import as_text, only, resources
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_cluster_is_tls_kms_encrypted_valkey_behind_its_acl(env_stacks, env):
+    stack = env_stacks[env]
+    assert Testing.to_have_resource_with_properties(as_text(stack), MemorydbCluster.TF_RESOURCE_TYPE, {
+        "tls_enabled": True, "engine": "valkey", "engine_version": "7.2", "port": 6379,
+        "name": "${var.cluster_name}", "node_type": "${var.memorydb_node_type}",
+        "num_shards": "${var.memorydb_num_shards}", "num_replicas_per_shard": "${var.memorydb_replicas_per_shard}"})
+    cluster = only(stack, MemorydbCluster.TF_RESOURCE_TYPE)
+    assert cluster["kms_key_arn"].startswith("${aws_kms_key.")
+    assert cluster["acl_name"].startswith("${aws_memorydb_acl.")
+    assert cluster["sns_topic_arn"].startswith("${aws_sns_topic.")
+    assert cluster["snapshot_retention_limit"] >= 1
+    assert cluster["snapshot_window"] and cluster["maintenance_window"]
+    assert Testing.to_have_resource_with_properties(as_text(stack), MemorydbParameterGroup.TF_RESOURCE_TYPE, {
+        "family": "memorydb_valkey7"})
+
+
+@pytest.mark.parametrize(("env", "final"), [("dev", False), ("staging", False), ("prod", True)])
+def test_final_snapshot_only_in_prod(env_stacks, env, final):
+    cluster = only(env_stacks[env], MemorydbCluster.TF_RESOURCE_TYPE)
+    assert (cluster.get("final_snapshot_name") == "session-app-prod-final") if final else "final_snapshot_name" not in cluster
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_one_iam_user_alone_in_the_acl_limited_to_session_keys(env_stacks, env):
+    stack = env_stacks[env]
+    user = only(stack, MemorydbUser.TF_RESOURCE_TYPE)
+    assert user["authentication_mode"] == {"type": "iam"}  # no passwords block at all
+    assert user["user_name"] == f"session-app-{env}-app"
+    assert user["access_string"].split()[:3] == ["on", "~sess:*", "~usess:*"]
+    assert "-@dangerous" in user["access_string"]
+    assert Testing.to_have_resource_with_properties(as_text(stack), MemorydbAcl.TF_RESOURCE_TYPE, {
+        "name": f"session-app-{env}-acl"})
+    acl = only(stack, MemorydbAcl.TF_RESOURCE_TYPE)
+    (member,) = acl["user_names"]
+    assert member.startswith("${aws_memorydb_user.") and member.endswith(".user_name}")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_store_admits_6379_only_from_the_service(env_stacks, env):
+    stack = env_stacks[env]
+    groups = {f"${{aws_security_group.{key}.id}}": g["name"] for key, g in resources(stack, "aws_security_group").items()}
+    rules = [r for r in resources(stack, "aws_vpc_security_group_ingress_rule").values()
+             if groups.get(r["security_group_id"]) == f"session-app-{env}-store"]
+    (rule,) = rules
+    assert groups[rule["referenced_security_group_id"]] == f"session-app-{env}-service"
+    assert (rule["from_port"], rule["to_port"], rule["ip_protocol"]) == (6379, 6379, "tcp")
+    assert "cidr_ipv4" not in rule
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_cluster_events_go_to_an_encrypted_topic(env_stacks, env):
+    topics = resources(env_stacks[env], "aws_sns_topic").values()
+    events = next(t for t in topics if t["name"].endswith("-store-events"))
+    assert events["kms_master_key_id"].startswith("${aws_kms_key.")
+
+
+def test_subnet_group_spans_the_private_subnets(env_stacks):
+    stack = env_stacks["prod"]
+    (group,) = resources(stack, "aws_memorydb_subnet_group").values()
+    private = {f"${{aws_subnet.{k}.id}}" for k, s in resources(stack, "aws_subnet").items() if s["tags"]["Tier"] == "private"}
+    assert set(group["subnet_ids"]) == private and len(private) == 3
