@@ -35,6 +35,7 @@ class _Conn(asyncio.Protocol):
     def __init__(self) -> None:
         self.reader = hiredis.Reader()
         self.waiters: deque[asyncio.Future] = deque()
+        self.sent_at: deque[float] = deque()  # monotonic send time of each waiter
         self.transport: asyncio.Transport | None = None
         self.lost = False
         # Commands issued in one event-loop iteration go out in one write (one
@@ -59,12 +60,14 @@ class _Conn(asyncio.Protocol):
                 self.abort()
                 return
             fut = self.waiters.popleft()
+            self.sent_at.popleft()
             if not fut.done():  # a cancelled waiter's reply is dropped, order is kept
                 fut.set_result(reply)
 
     def connection_lost(self, exc) -> None:
         self.lost = True
         err = StoreConnectionError(f"connection lost: {exc}" if exc else "connection closed")
+        self.sent_at.clear()
         while self.waiters:
             fut = self.waiters.popleft()
             if not fut.done():
@@ -87,6 +90,7 @@ class _Conn(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         self.waiters.append(fut)
+        self.sent_at.append(loop.time())
         self._out.append(packed)
         if not self._flush_scheduled:
             self._flush_scheduled = True
@@ -101,9 +105,15 @@ class _Conn(asyncio.Protocol):
 
 
 class FastPath:
-    def __init__(self, cluster, *, ssl_context: ssl.SSLContext | None, credentials, connect_timeout: float) -> None:
+    def __init__(
+        self, cluster, *, ssl_context: ssl.SSLContext | None, credentials, connect_timeout: float, timeout: float
+    ) -> None:
         """*cluster*: redis-py asyncio RedisCluster (slot map + slow path).
-        *credentials*: async callable returning (username, password) or None."""
+        *credentials*: async callable returning (username, password) or None.
+        *timeout*: deadline for a command.  On the fast path it is enforced by a
+        watchdog that aborts a connection whose oldest pending reply is overdue
+        (cheaper than a timer per command); the slow path runs under
+        ``asyncio.timeout``."""
         self.cluster = cluster
         self.ssl_context = ssl_context
         self.credentials = credentials
@@ -111,6 +121,8 @@ class FastPath:
         self._conns: dict[tuple[str, int], _Conn] = {}
         self._connecting: dict[tuple[str, int], asyncio.Task] = {}
         self.fallbacks = 0
+        self.timeout = timeout
+        self._watchdog: asyncio.TimerHandle | None = None
 
     async def execute(self, *args, key=None):
         """Run a single-key command on the primary of *key* (default ``args[1]``)."""
@@ -140,7 +152,16 @@ class FastPath:
 
     async def _slow(self, *args):
         self.fallbacks += 1
-        return await self.cluster.execute_command(*args)
+        async with asyncio.timeout(self.timeout):
+            return await self.cluster.execute_command(*args)
+
+    def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for conn in list(self._conns.values()):
+            if conn.sent_at and now - conn.sent_at[0] > self.timeout:
+                conn.abort()  # waiters fail over to the slow path
+        self._watchdog = loop.call_later(min(0.1, self.timeout / 4), self._watch)
 
     async def _connect(self, addr: tuple[str, int]) -> _Conn:
         task = self._connecting.get(addr)
@@ -168,6 +189,8 @@ class FastPath:
         except BaseException:
             conn.abort()
             raise
+        if self._watchdog is None:
+            self._watch()
         old = self._conns.get(addr)
         if old is not None and old is not conn:
             old.abort()
@@ -175,6 +198,8 @@ class FastPath:
         return conn
 
     async def aclose(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         for conn in self._conns.values():
             if conn.transport is not None:
                 conn.transport.close()

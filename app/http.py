@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import itertools
 import os
 import time
 import traceback
@@ -33,6 +34,15 @@ JSON = b"application/json"
 MAX_HEADER_BYTES = 16384  # ALB forwards up to 16 KiB per header line
 
 _BASE_HEADERS = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
+
+
+_RID_PREFIX = os.urandom(6).hex()
+_rid_counter = itertools.count(1)
+
+
+def _next_request_id() -> str:
+    """Unique per process run: a random prefix and a counter (no syscall)."""
+    return f"{_RID_PREFIX}-{next(_rid_counter):x}"
 
 
 class HTTPError(Exception):
@@ -67,7 +77,7 @@ class Request:
         if 0 < len(rid) <= 128 and rid.isascii() and rid.replace(b"-", b"").isalnum():
             self.request_id = rid.decode()
         else:
-            self.request_id = os.urandom(8).hex()
+            self.request_id = _next_request_id()
         self.route = "unknown"
 
     def session_id(self) -> str | None:
@@ -215,7 +225,7 @@ class App:
                 route=req.route if req else "unknown",
                 trace=traceback.format_exc(limit=8),
             )
-        rid = req.request_id if req else os.urandom(8).hex()
+        rid = req.request_id if req else _next_request_id()
         out = [*headers, *_BASE_HEADERS, (b"x-request-id", rid.encode()), *self._extra]
         out.append((b"content-length", b"%d" % len(body)))
         if scope["method"] == "HEAD":

@@ -107,7 +107,7 @@ class Observability:
                 "method": method,
                 "route": route,
                 "status": status,
-                "latency_ms": round(latency_ms, 3),
+                "latency_ms": int(latency_ms * 1000) / 1000,
                 "instance": self.instance,
             }
             if extra:

@@ -94,7 +94,7 @@ class SessionService:
     def __init__(self, store, settings: Settings, obs: Observability) -> None:
         self.store = store
         self.client = store.cluster
-        self.cmd = store.fast.execute
+        self.fast = store.fast.execute
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.settings = settings
         self.obs = obs
@@ -113,6 +113,20 @@ class SessionService:
         finally:
             self.obs.store_latency((time.perf_counter() - t0) * 1000)
         return result
+
+    async def _cmd(self, *args, key=None):
+        """A single-key command on the fast path (which enforces the deadline itself)."""
+        t0 = time.perf_counter()
+        try:
+            return await self.fast(*args, key=key)
+        except NoScriptError:
+            raise
+        except STORE_ERRORS as exc:
+            self.obs.incr("StoreErrors")
+            self.obs.store_error(exc)
+            raise StoreUnavailable(type(exc).__name__) from exc
+        finally:
+            self.obs.store_latency((time.perf_counter() - t0) * 1000)
 
     def _decode(self, sid: str, raw: bytes) -> Session | None:
         try:
@@ -140,14 +154,14 @@ class SessionService:
             sid = new_session_id()
             if user_id is not None:
                 await self._index_add(user_id, sid, now)
-            if await self._run(self.cmd("SET", SESSION_PREFIX + sid, record, "EX", self.settings.idle_timeout, "NX")):
+            if await self._cmd("SET", SESSION_PREFIX + sid, record, "EX", self.settings.idle_timeout, "NX"):
                 self.obs.incr("SessionsCreated")
                 return Session(sid, now, user_id, data)
         raise StoreUnavailable("could not allocate a session id")  # 2**-256: never
 
     async def read(self, sid: str) -> Session | None:
         """Read and slide the idle expiry in one round trip (GETEX)."""
-        raw = await self._run(self.cmd("GETEX", SESSION_PREFIX + sid, "EX", self.settings.idle_timeout))
+        raw = await self._cmd("GETEX", SESSION_PREFIX + sid, "EX", self.settings.idle_timeout)
         if raw is None:
             self.obs.incr("SessionMisses")
             return None
@@ -162,7 +176,7 @@ class SessionService:
             return None
         if remaining < self.settings.idle_timeout * 1000:
             # Near the end of its absolute lifetime: do not let GETEX extend it.
-            await self._run(self.cmd("PEXPIRE", SESSION_PREFIX + sid, max(1, remaining)))
+            await self._cmd("PEXPIRE", SESSION_PREFIX + sid, max(1, remaining))
         self.obs.incr("SessionReads")
         return s
 
@@ -182,7 +196,7 @@ class SessionService:
     async def _update(self, sid: str, patch) -> Session | None:
         key = SESSION_PREFIX + sid
         for attempt in range(CAS_RETRIES):
-            raw = await self._run(self.cmd("GET", key))
+            raw = await self._cmd("GET", key)
             if raw is None:
                 self.obs.incr("SessionMisses")
                 return None
@@ -211,7 +225,7 @@ class SessionService:
         raise Conflict()
 
     async def delete(self, sid: str) -> bool:
-        raw = await self._run(self.cmd("GETDEL", SESSION_PREFIX + sid))
+        raw = await self._cmd("GETDEL", SESSION_PREFIX + sid)
         if raw is None:
             return False
         s = self._decode(sid, raw)
@@ -223,7 +237,7 @@ class SessionService:
     async def rotate(self, sid: str) -> Session | None:
         """New id, same data; the old id dies first (GETDEL: one winner)."""
         old_key = SESSION_PREFIX + sid
-        raw = await self._run(self.cmd("GETDEL", old_key))
+        raw = await self._cmd("GETDEL", old_key)
         if raw is None:
             self.obs.incr("SessionMisses")
             return None
@@ -239,11 +253,11 @@ class SessionService:
         try:
             if s.user_id is not None:
                 await self._index_add(s.user_id, new_sid, s.created_ms)
-            await self._run(self.cmd("SET", SESSION_PREFIX + new_sid, raw, "EX", ttl, "NX"))
+            await self._cmd("SET", SESSION_PREFIX + new_sid, raw, "EX", ttl, "NX")
         except StoreUnavailable:
             # Put the old session back so the user is not logged out by an outage.
             try:
-                await self._run(self.cmd("SET", old_key, raw, "EX", ttl, "NX"))
+                await self._cmd("SET", old_key, raw, "EX", ttl, "NX")
             except StoreUnavailable:
                 pass
             raise
@@ -299,17 +313,14 @@ class SessionService:
 
     async def _expire(self, s: Session) -> None:
         self.obs.incr("SessionsExpired")
-        await self._run(self.cmd("DEL", SESSION_PREFIX + s.id))
+        await self._cmd("DEL", SESSION_PREFIX + s.id)
         if s.user_id is not None:
             await self._run(self.client.zrem(USER_PREFIX + s.user_id, s.id))
 
     async def _cas(self, key: str, old: bytes, new: bytes, ttl: int) -> int:
-        async def _go():
-            try:
-                return await self.cmd("EVALSHA", CAS_SHA, 1, key, old, new, ttl, key=key)
-            except NoScriptError:
-                # A node that has not seen the script yet (e.g. a fresh primary
-                # after failover): EVAL sends it and caches it.
-                return await self.cmd("EVAL", CAS_SCRIPT, 1, key, old, new, ttl, key=key)
-
-        return int(await self._run(_go()))
+        try:
+            return int(await self._cmd("EVALSHA", CAS_SHA, 1, key, old, new, ttl, key=key))
+        except NoScriptError:
+            # A node that has not seen the script yet (e.g. a fresh primary
+            # after failover): EVAL sends it and caches it.
+            return int(await self._cmd("EVAL", CAS_SCRIPT, 1, key, old, new, ttl, key=key))

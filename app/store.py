@@ -58,7 +58,8 @@ class Store:
             ctx.check_hostname = True
             ctx.verify_mode = ssl.CERT_REQUIRED
         self.fast = FastPath(
-            self.cluster, ssl_context=ctx, credentials=credentials, connect_timeout=settings.store_connect_timeout
+            self.cluster, ssl_context=ctx, credentials=credentials, connect_timeout=settings.store_connect_timeout,
+            timeout=settings.store_timeout,
         )
 
     async def aclose(self) -> None:

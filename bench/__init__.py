@@ -1,0 +1,1 @@
+"""Benchmarks (``python -m bench.app`` for the session service)."""

@@ -1,0 +1,305 @@
+"""Session service benchmark: ``python -m bench.app`` (``make bench-app``).
+
+Starts a real Redis Cluster (3 primaries + 3 replicas, TLS, ACL; see
+localdev.redis_cluster), the session service (uvicorn + uvloop + httptools)
+and the anchor (Flask + Flask-Session's Redis backend on gunicorn, against the
+same cluster), with the same number of processes, and drives each with wrk:
+
+* session read   GET /api/session   (GETEX: read + slide idle expiry)
+* session write  PATCH /api/session (atomic JSON merge patch)
+* no-store ceiling  GET /healthz    (same server, no store round trip)
+* latency at about half of the peak read/write rate (wrk's per-connection delay)
+
+Each run is bounded (a few seconds per scenario, about two minutes in all).  It
+prints one table and writes it, with the command, to docs/benchmarks.md under
+``## Session service`` (other sections are left alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from localdev import procs  # noqa: E402
+from localdev.redis_cluster import RedisCluster  # noqa: E402
+
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+DOC = ROOT / "docs" / "benchmarks.md"
+HEADING = "## Session service"
+
+LUA = r"""
+local cookies = {%(cookies)s}
+local method, path, body = "%(method)s", "%(path)s", %(body)s
+local i = 0
+request = function()
+  i = i + 1
+  local h = {["Cookie"] = cookies[(i %% #cookies) + 1]}
+  if body ~= nil then h["Content-Type"] = "application/json" end
+  return wrk.format(method, path, h, body)
+end
+%(delay)s
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('\nBENCH {"requests":%%d,"duration_us":%%d,"p50_us":%%d,"p99_us":%%d,"non2xx":%%d,"socket_errors":%%d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+@dataclass
+class Result:
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    rss_mib: float | None = None
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The serving processes: the children of a supervisor, or the process itself."""
+    try:
+        kids = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        kids = []
+    # uvicorn's multiprocess supervisor also has a resource-tracker child; keep Pythons that listen.
+    return kids or [pid]
+
+
+def max_rss(pid: int) -> float:
+    return max(rss_mib(p) for p in worker_pids(pid))
+
+
+def http_request(port: int, method: str, path: str, body: dict | None = None, cookie: str | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if cookie:
+        headers["Cookie"] = cookie
+    conn.request(method, path, body=data, headers=headers)
+    resp = conn.getresponse()
+    resp.read()
+    set_cookie = resp.getheader("Set-Cookie") or ""
+    conn.close()
+    return resp.status, set_cookie.split(";", 1)[0]
+
+
+def make_sessions(port: int, n: int) -> list[str]:
+    cookies = []
+    for i in range(n):
+        status, cookie = http_request(port, "POST", "/api/session", {"data": {"user": f"u{i}", "cart": ["book", "pen"], "visits": 1}})
+        assert status == 201 and cookie, (status, cookie)
+        cookies.append(cookie)
+    return cookies
+
+
+def wait_http(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    procs.wait_for_port(port, timeout=timeout, proc=proc)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if http_request(port, "GET", "/healthz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"no /healthz on {port}")
+
+
+def run_wrk(tmp: Path, port: int, *, name: str, method: str, path: str, cookies: list[str], body: str | None,
+            duration: float, connections: int, delay_ms: int | None = None) -> Result:
+    script = tmp / (re.sub(r"\W+", "-", name) + ".lua")
+    script.write_text(LUA % {
+        "cookies": ", ".join(json.dumps(c) for c in cookies) or '""',
+        "method": method,
+        "path": path,
+        "body": "nil" if body is None else json.dumps(body),
+        "delay": f"delay = function() return {delay_ms} end" if delay_ms else "",
+    })
+    cmd = [WRK, "-t1", f"-c{connections}", f"-d{duration:.0f}s", "--timeout", "5s", "-s", str(script), f"http://127.0.0.1:{port}{path}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
+    m = re.search(r"^BENCH (\{.*\})$", out, re.M)
+    if not m:
+        raise RuntimeError(f"wrk gave no result:\n{out}")
+    r = json.loads(m.group(1))
+    rps = r["requests"] / (r["duration_us"] / 1e6)
+    return Result(name, rps, r["p50_us"] / 1000, r["p99_us"] / 1000, r["non2xx"] + r["socket_errors"])
+
+
+def half_load_delay(peak_rps: float, connections: int) -> int:
+    # Each connection sends, waits for the answer, then sleeps: ~1 request per delay.
+    return max(1, round(connections * 1000 / (peak_rps / 2)))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.app", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workers", type=int, default=1, help="processes per server (both servers), default 1")
+    ap.add_argument("--duration", type=float, default=8, help="seconds per measured scenario")
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--sessions", type=int, default=500, help="distinct sessions the load cycles through")
+    ap.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
+    args = ap.parse_args(argv)
+    if not os.path.exists(WRK):
+        print("wrk is not installed (make install)", file=sys.stderr)
+        return 2
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-app-"))
+    started: list[subprocess.Popen] = []
+    cluster = RedisCluster(tmp / "cluster", appendonly=False)
+    results: dict[str, Result] = {}
+    t_start = time.monotonic()
+    try:
+        print("starting Redis Cluster (3 primaries + 3 replicas, TLS, ACL)...", flush=True)
+        cluster.start()
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("SESSION_")}, **cluster.client_env()}
+        env["PYTHONPATH"] = str(ROOT)
+
+        app_port, flask_port = procs.free_port(), procs.free_port()
+        app_env = {**env, "SESSION_HTTP_HOST": "127.0.0.1", "SESSION_HTTP_PORT": str(app_port),
+                   "SESSION_WORKERS": str(args.workers), "SESSION_INSTANCE_NAME": "bench"}
+        app = procs.start_process([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=app_env,
+                                  stdout=os.devnull, stderr=tmp / "app.err")
+        started.append(app)
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        flask = procs.start_process(
+            [gunicorn, "-w", str(args.workers), "-k", "gthread", "--threads", "8", "-b", f"127.0.0.1:{flask_port}",
+             "--chdir", str(ROOT), "bench.flask_app:app"],
+            cwd=ROOT, env=env, stdout=os.devnull, stderr=tmp / "flask.err",
+        )
+        started.append(flask)
+        wait_http(app_port, app)
+        wait_http(flask_port, flask)
+
+        c, d = args.connections, args.duration
+        write_body = '{"cart":["book","pen","lamp"],"step":2}'
+        for label, port, proc, sid_count in (("service", app_port, app, args.sessions), ("flask", flask_port, flask, args.sessions)):
+            cookies = make_sessions(port, sid_count)
+            prefix = "" if label == "service" else "Flask-Session "
+            # Warm up (connections, slot map, caches); not measured.
+            run_wrk(tmp, port, name=f"{label}-warm", method="GET", path="/api/session", cookies=cookies, body=None, duration=2, connections=c)
+            scen = [
+                (f"{prefix}no-store ceiling (GET /healthz)", "GET", "/healthz", None),
+                (f"{prefix}session read (GET /api/session)", "GET", "/api/session", None),
+                (f"{prefix}session write (PATCH /api/session)", "PATCH", "/api/session", write_body),
+            ]
+            for name, method, path, body in scen:
+                print(f"  {name} ...", flush=True)
+                r = run_wrk(tmp, port, name=name, method=method, path=path, cookies=cookies, body=body, duration=d, connections=c)
+                r.rss_mib = max_rss(proc.pid)
+                results[name] = r
+            if label == "service":
+                for kind, method, body in (("read", "GET", None), ("write", "PATCH", write_body)):
+                    peak = results[f"session {kind} ({method} /api/session)"].rps
+                    name = f"session {kind} at ~half of peak"
+                    print(f"  {name} ...", flush=True)
+                    r = run_wrk(tmp, port, name=name, method=method, path="/api/session", cookies=cookies, body=body,
+                                duration=d, connections=c, delay_ms=half_load_delay(peak, c))
+                    r.rss_mib = max_rss(proc.pid)
+                    results[name] = r
+    finally:
+        procs.stop_all(started, timeout=20)
+        cluster.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    elapsed = time.monotonic() - t_start
+    table = render(results, args)
+    print()
+    print(table)
+    if not args.no_docs:
+        write_doc(table, args, elapsed)
+        print(f"\nwritten to {DOC.relative_to(ROOT)} ({HEADING})")
+    return 0
+
+
+def render(results: dict[str, Result], args) -> str:
+    rows = ["| scenario | requests/s | p50 ms | p99 ms | errors | RSS/process MiB |", "|---|---:|---:|---:|---:|---:|"]
+    for r in results.values():
+        rows.append(f"| {r.name} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | {r.rss_mib or 0:.0f} |")
+    read = results.get("session read (GET /api/session)")
+    ceiling = results.get("no-store ceiling (GET /healthz)")
+    fread = results.get("Flask-Session session read (GET /api/session)")
+    half = [results.get("session read at ~half of peak"), results.get("session write at ~half of peak")]
+    lines = ["\n".join(rows), ""]
+    if read and ceiling and fread:
+        lines.append("Targets (per process, %d process%s each):" % (args.workers, "" if args.workers == 1 else "es"))
+        x = read.rps / fread.rps
+        share = read.rps / ceiling.rps
+        lines.append(f"- session read vs Flask-Session read: {x:.1f}x (target >= 3x): {'met' if x >= 3 else 'MISSED'}")
+        lines.append(f"- session read vs no-store ceiling: {share:.0%} (target >= 50%): {'met' if share >= 0.5 else 'MISSED'}")
+        p99 = max(h.p99_ms for h in half if h)
+        lines.append(f"- p99 at ~half of peak (read and write): {p99:.2f} ms (target < 5 ms): {'met' if p99 < 5 else 'MISSED'}")
+        rss = max(r.rss_mib or 0 for k, r in results.items() if not k.startswith("Flask"))
+        lines.append(f"- RSS per service process: {rss:.0f} MiB (target < 128 MiB): {'met' if rss < 128 else 'MISSED'}")
+    return "\n".join(lines)
+
+
+def write_doc(table: str, args, elapsed: float) -> None:
+    cmd = "make bench-app   # = .venv/bin/python -m bench.app"
+    if args.workers != 1 or args.duration != 8 or args.connections != 32:
+        cmd = f".venv/bin/python -m bench.app --workers {args.workers} --duration {args.duration:g} --connections {args.connections}"
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    body = f"""{HEADING}
+
+Command: `{cmd}` (ran {elapsed:.0f} s on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {cpu},
+Python {platform.python_version()}).
+
+Setup, measured in one run on one machine: a local Redis Cluster (Debian `redis-server`
+7.0: 3 primaries + 3 replicas, TLS with certificate verification, ACL user) stands in for
+MemoryDB; wrk (1 thread, {args.connections} keep-alive connections, {args.duration:g} s per scenario) cycles
+through {args.sessions} sessions. Service: `python -m app serve` (uvicorn + uvloop + httptools,
+one JSON log line per request, to /dev/null). Anchor: Flask 3.1 + Flask-Session 0.8 (Redis
+backend) on gunicorn (gthread, 8 threads per process), against **the same cluster** through
+redis-py's synchronous `RedisCluster` (Flask-Session only issues single-key GET/SET/DELETE), with
+the same number of processes ({args.workers}). Flask-Session reads cost GET + SET (it re-saves the
+session to slide the expiry); the service reads with one GETEX. "Half of peak" runs add a
+per-connection delay so the offered rate is about half the measured peak. wrk, the six Redis
+nodes and the server share the same {os.cpu_count()} cores, so absolute numbers are lower than on a
+dedicated host; the ratios are what the targets are about.
+
+{table}
+"""
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    start = text.find(HEADING + "\n")
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + body
+    else:
+        nxt = text.find("\n## ", start + len(HEADING))
+        text = text[:start] + body + ("\n" + text[nxt + 1:] if nxt != -1 else "")
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
