@@ -179,3 +179,19 @@ def test_main_reports_every_problem_without_a_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     assert "environment 'dev': session_store.num_shards = 0: must be 1-500" in result.stderr
     assert "environment 'staging': service.desired_count = 2: must satisfy min_capacity (5)" in result.stderr
+
+
+def test_every_setting_is_documented():
+    """docs/configuration.md lists every field of every settings section."""
+    from stacks import settings as module
+
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    sections = {"backend": module.BackendSettings, "network": module.NetworkSettings,
+                "session_store": module.SessionStoreSettings, "sessions": module.SessionPolicySettings,
+                "service": module.ServiceSettings, "load_balancer": module.LoadBalancerSettings,
+                "monitoring": module.MonitoringSettings}
+    for section, cls in sections.items():
+        body = text.split(f"## `[{section}]`", 1)[1].split("\n## ", 1)[0] if f"## `[{section}]`" in text else ""
+        assert body, f"docs/configuration.md has no section [{section}]"
+        for item in dataclasses.fields(cls):
+            assert f"| `{item.name}` |" in body, f"[{section}] {item.name} is not documented"
