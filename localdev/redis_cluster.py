@@ -423,4 +423,54 @@ class RedisCluster:
 
 
 
-__all__ = ["RedisCluster", "Node", "make_tls_material"]
+def main(argv: list[str] | None = None) -> int:
+    """``python -m localdev.redis_cluster [--dir DIR] [-- COMMAND ...]``
+
+    Start a local cluster; with a COMMAND, run it with the cluster's
+    ``SESSION_STORE_*`` variables in its environment and stop the cluster when
+    it exits; without one, print the variables and wait for Ctrl-C."""
+    import argparse
+    import signal
+    import sys
+    import tempfile
+
+    ap = argparse.ArgumentParser(prog="python -m localdev.redis_cluster", description=main.__doc__)
+    ap.add_argument("--dir", help="where the nodes keep their files (default: a new temp dir)")
+    ap.add_argument("--no-aof", action="store_true", help="do not keep append-only files")
+    ap.add_argument("command", nargs=argparse.REMAINDER)
+    args = ap.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    directory = Path(args.dir or tempfile.mkdtemp(prefix="redis-cluster-"))
+    cluster = RedisCluster(directory, appendonly=not args.no_aof)
+    stop = {"flag": False}
+
+    def on_signal(signum, frame):
+        stop["flag"] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    cluster.start()
+    env_vars = cluster.client_env()
+    try:
+        if command:
+            child = subprocess.Popen(command, env={**os.environ, **env_vars})
+            while child.poll() is None:
+                if stop["flag"]:
+                    procs.stop_process(child, timeout=25)
+                    break
+                time.sleep(0.2)
+            return child.returncode or 0
+        for k, v in env_vars.items():
+            print(f"export {k}={v}")
+        print(f"# cluster files in {directory}; Ctrl-C stops it", file=sys.stderr, flush=True)
+        while not stop["flag"]:
+            time.sleep(0.2)
+        return 0
+    finally:
+        cluster.stop()
+
+
+__all__ = ["RedisCluster", "Node", "make_tls_material", "main"]
+
+if __name__ == "__main__":
+    raise SystemExit(main())
