@@ -86,10 +86,13 @@ def start_emulator(
     log_path: Path | None = None,
     timeout: float = 30.0,
     trace_path: Path | None = None,
+    detach: bool = False,
 ) -> EmulatorHandle:
     """Start `python -m emulator serve` and return once it answers HTTP.
 
     trace_path: if set, every non-2xx answer is logged there with its AWS action.
+    detach: run in its own session, so it outlives the caller and a Ctrl-C in the
+    caller's terminal (make demo leaves it running; stop it later by PID).
     """
     chosen = port if port is not None else free_port(host)
     log_file = open(log_path, "ab") if log_path is not None else None
@@ -103,6 +106,7 @@ def start_emulator(
         env=env,
         stdout=log_file if log_file is not None else subprocess.DEVNULL,
         stderr=subprocess.STDOUT if log_file is not None else subprocess.DEVNULL,
+        start_new_session=detach,
     )
     handle = EmulatorHandle(host=host, port=chosen, pid=process.pid, process=process, log_file=log_file)
     try:

@@ -395,11 +395,12 @@ def _cluster_to_dict_wrapper(original: Any, self: MemoryDBCluster) -> dict[str, 
 
 
 def _delete_user_wrapper(original: Any, self: MemoryDBBackend, user_name: str) -> Any:
-    in_use = [a.name for a in _acls(self).values() if user_name in a.user_names]
-    if in_use:
-        # AWS refuses to delete a user that an ACL still lists.
-        raise MemoryDBClientError("InvalidUserStateFault", f"User {user_name} belongs to ACL(s) {', '.join(in_use)}.")
-    return original(self, user_name=user_name)
+    # AWS: "The user will be removed from all ACLs and in turn removed from all clusters."
+    user = original(self, user_name=user_name)
+    for acl in _acls(self).values():
+        if user_name in acl.user_names:
+            acl.user_names.remove(user_name)
+    return user
 
 
 # ---------------------------------------------------------------- responses

@@ -159,21 +159,22 @@ def test_memorydb_cluster_keeps_engine_acl_and_parameter_group(aws: Any, subnet_
         assert view["SnsTopicStatus"] == "ACTIVE"
     assert mdb.describe_acls(ACLName=acl)["ACLs"][0]["Clusters"] == [cluster]
 
-    # In use: AWS refuses to delete the ACL, the parameter group and the ACL's user.
+    # In use: AWS refuses to delete the ACL and the parameter group.
     for call, code in [
         (lambda: mdb.delete_acl(ACLName=acl), "InvalidACLStateFault"),
         (lambda: mdb.delete_parameter_group(ParameterGroupName=pg), "InvalidParameterGroupStateFault"),
-        (lambda: mdb.delete_user(UserName=user), "InvalidUserStateFault"),
     ]:
         with pytest.raises(ClientError) as exc:
             call()
         assert _error_code(exc) == code
+    # Deleting a user removes it from every ACL (AWS DeleteUser semantics).
+    mdb.delete_user(UserName=user)
+    assert mdb.describe_acls(ACLName=acl)["ACLs"][0]["UserNames"] == []
 
     mdb.delete_cluster(ClusterName=cluster)
     assert mdb.describe_acls(ACLName=acl)["ACLs"][0]["Clusters"] == []
     mdb.delete_acl(ACLName=acl)
     mdb.delete_parameter_group(ParameterGroupName=pg)
-    mdb.delete_user(UserName=user)
 
 
 def test_memorydb_cluster_rejects_unknown_references(aws: Any, subnet_group: str) -> None:

@@ -1,0 +1,62 @@
+"""The emulator's process API and CLI: start, answer, stop by PID, clean up."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+
+from emulator import free_port, start_emulator
+from emulator.process import REPO_ROOT
+
+
+def test_start_emulator_serves_sts_iam_and_stops(tmp_path: Path) -> None:
+    handle = start_emulator(log_path=tmp_path / "emulator.log")
+    try:
+        assert handle.url == f"http://127.0.0.1:{handle.port}"
+        session = boto3.session.Session(**{k: handle.env()[v] for k, v in [
+            ("aws_access_key_id", "AWS_ACCESS_KEY_ID"), ("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"),
+            ("region_name", "AWS_REGION")]})
+        # The provider validates credentials through STS and needs AWS-managed policies.
+        assert session.client("sts", endpoint_url=handle.url).get_caller_identity()["Account"] == "123456789012"
+        policy = session.client("iam", endpoint_url=handle.url).get_policy(
+            PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
+        assert policy["Policy"]["PolicyName"] == "AmazonECSTaskExecutionRolePolicy"
+    finally:
+        handle.stop()
+    assert handle.process.returncode == 0
+    try:
+        urllib.request.urlopen(f"{handle.url}/moto-api/", timeout=1)
+        raise AssertionError("emulator still answers after stop()")
+    except OSError:
+        pass
+
+
+def test_cli_writes_pidfile_and_exits_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    pidfile = tmp_path / "emulator.pid"
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "serve", "--port", str(port), "--pidfile", str(pidfile)],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not pidfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert int(pidfile.read_text()) == proc.pid
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=5) as response:
+            assert response.status == 200
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        assert not pidfile.exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
