@@ -47,7 +47,8 @@ local method, path, body = "%(method)s", "%(path)s", %(body)s
 local i = 0
 request = function()
   i = i + 1
-  local h = {["Cookie"] = cookies[(i %% #cookies) + 1]}
+  local h = {}
+  if #cookies > 0 then h["Cookie"] = cookies[(i %% #cookies) + 1] end
   if body ~= nil then h["Content-Type"] = "application/json" end
   return wrk.format(method, path, h, body)
 end
@@ -135,11 +136,13 @@ def run_wrk(tmp: Path, port: int, *, name: str, method: str, path: str, cookies:
             duration: float, connections: int, delay_ms: int | None = None) -> Result:
     script = tmp / (re.sub(r"\W+", "-", name) + ".lua")
     script.write_text(LUA % {
-        "cookies": ", ".join(json.dumps(c) for c in cookies) or '""',
+        "cookies": ", ".join(json.dumps(c) for c in cookies),
         "method": method,
         "path": path,
         "body": "nil" if body is None else json.dumps(body),
-        "delay": f"delay = function() return {delay_ms} end" if delay_ms else "",
+        # Random per-request pause, uniform in [0, 2 x mean]: connections do not
+        # fall into lock-step bursts, arrivals look like independent users.
+        "delay": f"math.randomseed(os.time())\ndelay = function() return math.random(0, {2 * delay_ms}) end" if delay_ms else "",
     })
     cmd = [WRK, "-t1", f"-c{connections}", f"-d{duration:.0f}s", "--timeout", "5s", "-s", str(script), f"http://127.0.0.1:{port}{path}"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
@@ -152,8 +155,12 @@ def run_wrk(tmp: Path, port: int, *, name: str, method: str, path: str, cookies:
 
 
 def half_load_delay(peak_rps: float, connections: int) -> int:
-    # Each connection sends, waits for the answer, then sleeps: ~1 request per delay.
+    # Each connection sends, waits for the answer (well under 1 ms when not
+    # saturated), then sleeps: about one request per mean delay.
     return max(1, round(connections * 1000 / (peak_rps / 2)))
+
+
+LATENCY_CONNECTIONS = 16
 
 
 def main(argv=None) -> int:
@@ -203,13 +210,15 @@ def main(argv=None) -> int:
             # Warm up (connections, slot map, caches); not measured.
             run_wrk(tmp, port, name=f"{label}-warm", method="GET", path="/api/session", cookies=cookies, body=None, duration=2, connections=c)
             scen = [
-                (f"{prefix}no-store ceiling (GET /healthz)", "GET", "/healthz", None),
+                (f"{prefix}no-store ceiling (GET /healthz)", "GET", "/healthz", "NOCOOKIE"),
                 (f"{prefix}session read (GET /api/session)", "GET", "/api/session", None),
                 (f"{prefix}session write (PATCH /api/session)", "PATCH", "/api/session", write_body),
             ]
             for name, method, path, body in scen:
                 print(f"  {name} ...", flush=True)
-                r = run_wrk(tmp, port, name=name, method=method, path=path, cookies=cookies, body=body, duration=d, connections=c)
+                no_cookie = body == "NOCOOKIE"  # Flask opens (and re-saves) the session on any route with a cookie
+                r = run_wrk(tmp, port, name=name, method=method, path=path, cookies=[] if no_cookie else cookies,
+                            body=None if no_cookie else body, duration=d, connections=c)
                 r.rss_mib = max_rss(proc.pid)
                 results[name] = r
             if label == "service":
@@ -217,8 +226,9 @@ def main(argv=None) -> int:
                     peak = results[f"session {kind} ({method} /api/session)"].rps
                     name = f"session {kind} at ~half of peak"
                     print(f"  {name} ...", flush=True)
+                    lc = LATENCY_CONNECTIONS
                     r = run_wrk(tmp, port, name=name, method=method, path="/api/session", cookies=cookies, body=body,
-                                duration=d, connections=c, delay_ms=half_load_delay(peak, c))
+                                duration=d, connections=lc, delay_ms=half_load_delay(peak, lc))
                     r.rss_mib = max_rss(proc.pid)
                     results[name] = r
     finally:
@@ -283,8 +293,10 @@ one JSON log line per request, to /dev/null). Anchor: Flask 3.1 + Flask-Session 
 backend) on gunicorn (gthread, 8 threads per process), against **the same cluster** through
 redis-py's synchronous `RedisCluster` (Flask-Session only issues single-key GET/SET/DELETE), with
 the same number of processes ({args.workers}). Flask-Session reads cost GET + SET (it re-saves the
-session to slide the expiry); the service reads with one GETEX. "Half of peak" runs add a
-per-connection delay so the offered rate is about half the measured peak. wrk, the six Redis
+session to slide the expiry); the service reads with one GETEX. Ceiling runs send no cookie
+(Flask opens and re-saves the session on any route when one is sent). "Half of peak" runs use
+{LATENCY_CONNECTIONS} connections with a random pause before each request so the offered rate is
+about half the measured peak. wrk, the six Redis
 nodes and the server share the same {os.cpu_count()} cores, so absolute numbers are lower than on a
 dedicated host; the ratios are what the targets are about.
 
