@@ -46,7 +46,8 @@ def install() -> ModuleType:
     package = importlib.util.module_from_spec(spec)  # a package object; its __init__ is not run
     package.__getattr__ = _import_submodule  # type: ignore[attr-defined]
     sys.modules[PACKAGE] = package
-    importlib.import_module(f"{PACKAGE}._jsii")  # loads the assembly into the jsii kernel
+    # The assembly itself is loaded into the jsii kernel by the first submodule import (each
+    # does `from .._jsii import *`), so importing settings alone never starts Node.
     _register_submodules(Path(next(iter(spec.submodule_search_locations))))
     return package
 

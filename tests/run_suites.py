@@ -22,12 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / ".build" / "test-logs"
 
-# name -> pytest arguments. The infra suite is CPU-bound (synthesis, terraform) and runs
-# with two workers; the others mostly wait on servers.
+# name -> pytest arguments. Each suite starts its own servers on free ports; the slow ones
+# (emulator probe, deploy cycle) mostly wait on the provider, so they overlap well.
 SUITES: dict[str, list[str]] = {
     "infra": ["tests/infra"],
     "app": ["tests/app"],
     "emulator": ["tests/emulator"],
+    "deploy": ["tests/deploy"],
     "demo": ["tests/demo"],
 }
 

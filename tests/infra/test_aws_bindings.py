@@ -41,6 +41,16 @@ def run_python(code: str) -> str:
     return result.stdout.strip()
 
 
+def test_reading_settings_does_not_start_the_provider():
+    loaded = run_python("""
+        import sys
+        from stacks.config_loader import load_all
+        load_all()
+        print(any(m.startswith("cdktf_cdktf_provider_aws.") for m in sys.modules))
+    """)
+    assert loaded == "False"
+
+
 def test_only_the_used_submodules_are_loaded():
     count = run_python("""
         import sys
@@ -56,6 +66,7 @@ def test_types_of_unimported_submodules_resolve_on_demand():
     output = run_python("""
         import sys
         import stacks
+        from cdktf_cdktf_provider_aws.vpc import Vpc  # loads the assembly, as any stack does
         from jsii import _reference_map
         assert "cdktf_cdktf_provider_aws.wafv2_web_acl" not in sys.modules
         found = _reference_map._try_import_type_module("@cdktf/provider-aws.wafv2WebAcl.Wafv2WebAcl")
