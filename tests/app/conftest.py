@@ -25,7 +25,8 @@ from localdev.redis_cluster import RedisCluster  # noqa: E402
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory):
-    c = RedisCluster(tmp_path_factory.mktemp("redis-cluster"), appendonly=False)
+    # Append-only files on, as MemoryDB is durable: test_zz_failover restarts every node.
+    c = RedisCluster(tmp_path_factory.mktemp("redis-cluster"), appendonly=True)
     c.start()
     try:
         yield c

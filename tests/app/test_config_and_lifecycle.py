@@ -131,3 +131,19 @@ def test_sigterm_lets_in_flight_request_finish(service_factory, tmp_path):
     assert emf and emf[-1]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "SessionApp"
     assert emf[-1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Environment"]]
     assert emf[-1]["Environment"] == "local"
+
+
+def test_two_worker_processes_serve_and_stop(service_factory):
+    svc = service_factory(SESSION_WORKERS=2)
+    with svc.client() as c:
+        r = c.post("/api/session", json={"data": {"w": 2}})
+        assert r.status_code == 201
+        sid = r.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+        for _ in range(20):  # whichever worker answers, the session is there
+            assert c.get("/api/session", headers={"Cookie": f"sid={sid}"}).status_code == 200
+    pids = [int(p) for p in open(f"/proc/{svc.proc.pid}/task/{svc.proc.pid}/children").read().split()]
+    assert len(pids) >= 2
+    svc.proc.send_signal(signal.SIGTERM)
+    svc.proc.wait(30)
+    time.sleep(0.5)
+    assert not any(procs.pid_alive(p) for p in pids)

@@ -68,3 +68,22 @@ def test_primary_killed_during_traffic_recovers(cluster, service, redis_client):
         assert c.get("/api/session", headers=cookie(sid)).status_code == 200
     cluster.start_node(victim)
     assert len(cluster.primary_nodes()) == 3
+
+
+def test_whole_cluster_restart_from_aof_keeps_sessions(cluster, service):
+    """Every node stopped and started again from its append-only file: the
+    sessions are still there and the running service reconnects by itself."""
+    with service.client() as c:
+        sids = [new_session(c, {"durable": i}, user_id="aof-user") for i in range(10)]
+        time.sleep(1.2)  # appendfsync everysec (a clean SIGTERM also flushes)
+    cluster.restart_all()
+    deadline = time.monotonic() + 60
+    with service.client() as c:
+        while time.monotonic() < deadline:
+            codes = [c.get("/api/session", headers=cookie(s)).status_code for s in sids]
+            assert set(codes) <= {200, 503}, codes
+            if codes == [200] * len(sids):
+                break
+            time.sleep(0.3)
+        assert [c.get("/api/session", headers=cookie(s)).json()["data"]["durable"] for s in sids] == list(range(10))
+        assert c.get("/readyz").status_code == 200
