@@ -80,6 +80,7 @@ class Settings:
     store_auth: str = "password"  # "password" or "iam"
     store_cluster_name: str | None = None
     store_ca_file: str | None = None
+    store_tls_check_hostname: bool = True
     store_db: int = 0
     idle_timeout: int = 1800
     absolute_lifetime: int = 43200
@@ -159,6 +160,7 @@ class Settings:
             store_auth=auth,
             store_cluster_name=cluster_name,
             store_ca_file=ca_file,
+            store_tls_check_hostname=_bool(env, "SESSION_STORE_TLS_CHECK_HOSTNAME", True),
             store_db=db,
             idle_timeout=idle,
             absolute_lifetime=absolute,

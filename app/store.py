@@ -55,7 +55,7 @@ class Store:
         ctx = None
         if settings.store_tls:
             ctx = ssl.create_default_context(cafile=settings.store_ca_file)
-            ctx.check_hostname = True
+            ctx.check_hostname = settings.store_tls_check_hostname
             ctx.verify_mode = ssl.CERT_REQUIRED
         self.fast = FastPath(
             self.cluster, ssl_context=ctx, credentials=credentials, connect_timeout=settings.store_connect_timeout,
@@ -78,7 +78,9 @@ def make_client(settings: Settings, provider=None) -> RedisCluster:
         kwargs.update(
             ssl=True,
             ssl_cert_reqs="required",
-            ssl_check_hostname=True,
+            # The CA chain is always verified; the name check can be turned off
+            # only for a store that reports node addresses its certificate lacks.
+            ssl_check_hostname=settings.store_tls_check_hostname,
             ssl_ca_certs=settings.store_ca_file,  # None: the system trust store
         )
     return RedisCluster(
