@@ -114,7 +114,10 @@ class Request:
 class App:
     """ASGI entry point.  One instance per process."""
 
-    def __init__(self, settings: Settings, *, store: Store | None = None, log_requests: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, *, store: Store | None = None, log_requests: bool = True, handle_signals: bool = True
+    ) -> None:
+        self.handle_signals = handle_signals
         self.settings = settings
         self.obs = Observability(settings.environment, settings.instance_name, log_requests=log_requests)
         self._store = store
@@ -149,9 +152,10 @@ class App:
         # the collector's way so full collections (latency spikes) stay cheap.
         gc.collect()
         gc.freeze()
-        from .server import chain_sigterm
+        if self.handle_signals:
+            from .server import chain_sigterm
 
-        chain_sigterm(self.begin_drain)
+            chain_sigterm(self.begin_drain)
         self.obs.log("info", "started", environment=self.settings.environment, pid=os.getpid())
 
     async def shutdown(self) -> None:

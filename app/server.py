@@ -80,6 +80,9 @@ def chain_sigterm(callback) -> None:
             callback()
             if callable(previous):
                 previous(signum, frame)
+            elif previous == signal.SIG_DFL:  # nobody else handles it: default action
+                signal.signal(signum, signal.SIG_DFL)
+                signal.raise_signal(signum)
 
         try:
             signal.signal(sig, handler)
