@@ -1,4 +1,4 @@
-"""A bucket policy that denies non-TLS access must not lock everyone out of the emulator."""
+"""Fills found by the deploy cycle: TLS-only bucket policies, the default ALB scheme."""
 
 from __future__ import annotations
 
@@ -36,3 +36,13 @@ def test_other_deny_statements_still_apply(bucket):
     with pytest.raises(ClientError) as raised:
         s3.delete_object(Bucket=name, Key="state")
     assert raised.value.response["Error"]["Code"] in ("AccessDenied", "403")
+
+
+def test_load_balancer_scheme_defaults_to_internet_facing(aws):
+    ec2, elb = aws("ec2"), aws("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"us-east-1{z}")["Subnet"]["SubnetId"]
+               for i, z in ((1, "a"), (2, "b"))]
+    elb.create_load_balancer(Name="scheme-default", Subnets=subnets)
+    (balancer,) = elb.describe_load_balancers(Names=["scheme-default"])["LoadBalancers"]
+    assert balancer["Scheme"] == "internet-facing"

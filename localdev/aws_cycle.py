@@ -1,0 +1,130 @@
+"""Deploy, prove and destroy one environment against the local AWS emulator.
+
+The project's normal path, not a side door: synthesize with `main.py`, create the state
+bucket with the `session-bootstrap` stack, then `terraform init/apply` the environment's
+stack with its S3 backend and lock file pointed at the emulator. The synthesized JSON is the
+same as for AWS; only the environment (AWS_ENDPOINT_URL, throwaway credentials) and the
+backend flags given at init time differ. Then: a second plan must be empty, the original
+design's checks must pass through the AWS API, and destroy must leave the state empty.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from emulator import start_emulator
+from localdev.aws_checks import run_checks
+from localdev.terraform import cli_environment, terraform
+from stacks.config_loader import load_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+Say = Callable[[str], None]
+
+
+class Step:
+    """Times one step and reports it; `fail` records why the cycle failed."""
+
+    def __init__(self, say: Say, log: Path):
+        self.say, self.log, self.failures = say, log, []
+
+    def run(self, title: str, action: Callable[[], str | None]) -> bool:
+        started = time.monotonic()
+        try:
+            problem = action()
+        except Exception as error:  # report, never a traceback
+            problem = f"{type(error).__name__}: {error}"
+        seconds = time.monotonic() - started
+        if problem:
+            self.failures.append(f"{title}: {problem}")
+            self.say(f"  FAILED  {title} ({seconds:.0f}s): {problem}\n          (terraform output: {self.log})")
+            return False
+        self.say(f"  ok      {title} ({seconds:.0f}s)")
+        return True
+
+
+def run_cycle(directory: Path, *, emulator_port: int | None = 5000, environment: str = "dev",
+              say: Say = print) -> bool:
+    directory.mkdir(parents=True, exist_ok=True)
+    log = directory / "terraform.log"
+    log.write_text("")
+    settings = load_environment(environment)
+    stacks_dir = directory / "cdktf.out" / "stacks"
+    step = Step(say, log)
+    if not step.run("synthesize every stack (python main.py)", lambda: _synthesize(directory / "cdktf.out")):
+        return False
+    emulator = start_emulator(port=emulator_port, log_path=directory / "emulator.log")
+    (directory / "emulator.pid").write_text(f"{emulator.pid}\n")  # so `make down` finds it after a crash
+    say(f"  emulator (moto with the gaps filled) on {emulator.url}")
+    env = cli_environment(directory, emulator.env())
+    bootstrap, stack = stacks_dir / "session-bootstrap", stacks_dir / settings.stack_name
+
+    def tf(where: Path, *args: str) -> str | None:
+        result = terraform(where, env, *args, log=log)
+        return None if result.returncode == 0 else _last_error(result)
+
+    backend_flags = [f"-backend-config={flag}" for flag in (
+        "use_path_style=true", f"endpoints={{s3=\"{emulator.url}\"}}")]
+    try:
+        ok = (step.run("session-bootstrap: init", lambda: tf(bootstrap, "init", "-input=false"))
+              and step.run(f"session-bootstrap: apply (state bucket {settings.backend.state_bucket})",
+                           lambda: tf(bootstrap, "apply", "-input=false", "-auto-approve"))
+              and step.run(f"{settings.stack_name}: init with the S3 backend and lock file on the emulator",
+                           lambda: tf(stack, "init", "-input=false", *backend_flags))
+              and step.run(f"{settings.stack_name}: apply", lambda: tf(stack, "apply", "-input=false", "-auto-approve"))
+              and step.run(f"{settings.stack_name}: second plan shows no changes",
+                           lambda: _plan_is_empty(stack, env, log))
+              and step.run("checks of the original design through the AWS API", lambda: _checks(settings, emulator, say)))
+        destroyed = step.run(f"{settings.stack_name}: destroy (MemoryDB alone takes ~5 min of provider waits)",
+                             lambda: tf(stack, "destroy", "-input=false", "-auto-approve"))
+        empty = destroyed and step.run("state is empty after destroy", lambda: _state_is_empty(stack, env, log))
+        return ok and destroyed and empty
+    finally:
+        emulator.stop()
+        (directory / "emulator.pid").unlink(missing_ok=True)
+
+
+def _synthesize(outdir: Path) -> str | None:
+    env = {**os.environ, "CDKTF_OUTDIR": str(outdir), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=600)
+    return None if result.returncode == 0 else result.stderr.strip()[-2000:]
+
+
+def _plan_is_empty(stack: Path, env: dict[str, str], log: Path) -> str | None:
+    result = terraform(stack, env, "plan", "-input=false", "-detailed-exitcode", log=log)
+    if result.returncode == 0:
+        return None
+    if result.returncode == 2:
+        changes = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("# ")]
+        return "the second plan wants changes: " + "; ".join(changes[:10])
+    return _last_error(result)
+
+
+def _state_is_empty(stack: Path, env: dict[str, str], log: Path) -> str | None:
+    result = terraform(stack, env, "state", "list", log=log)
+    left = [line for line in result.stdout.splitlines() if line.strip()]
+    if result.returncode != 0:
+        return _last_error(result)
+    return f"{len(left)} resource(s) left: {left[:5]}" if left else None
+
+
+def _checks(settings, emulator, say: Say) -> str | None:
+    import boto3
+
+    session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=settings.region)
+    results = run_checks(settings, lambda service: session.client(service, endpoint_url=emulator.url))
+    for result in results:
+        say(f"          {'pass' if result.ok else 'FAIL'}  {result.name}: {result.detail}")
+    failed = [r.name for r in results if not r.ok]
+    return f"failed: {', '.join(failed)}" if failed else None
+
+
+def _last_error(result: subprocess.CompletedProcess) -> str:
+    text = (result.stderr or result.stdout).strip().splitlines()
+    errors = [line for line in text if line.startswith("Error")]
+    return (errors[0] if errors else (text[-1] if text else f"exit {result.returncode}"))[:500]
