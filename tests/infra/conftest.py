@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TF_MIRROR = Path(os.environ.get("TF_MIRROR", "/opt/tf-plugins"))
 
 # cdktf's Testing.app() and full_synth leave cdktf.outdir.* folders in the temp dir and never
 # delete them: keep them in a scratch folder of this run.
@@ -51,14 +50,8 @@ def terraform_env(tmp_path_factory) -> dict[str, str]:
 
     AWS_ENDPOINT_URL points at a closed local port so no test ever reaches a real AWS API.
     """
-    env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1",
-           "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "test",
-           "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true", "AWS_MAX_ATTEMPTS": "1"}
-    env.pop("TF_CLI_CONFIG_FILE", None)
-    if TF_MIRROR.is_dir():
-        config = tmp_path_factory.mktemp("terraform") / "terraformrc"
-        config.write_text('provider_installation {\n  filesystem_mirror {\n'
-                          f'    path = "{TF_MIRROR}"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }}\n'
-                          '  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n')
-        env["TF_CLI_CONFIG_FILE"] = str(config)
-    return env
+    from localdev.terraform import cli_environment
+
+    return cli_environment(tmp_path_factory.mktemp("terraform"), {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_EC2_METADATA_DISABLED": "true", "AWS_MAX_ATTEMPTS": "1"})

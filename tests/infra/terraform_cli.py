@@ -1,10 +1,9 @@
-"""Run the terraform CLI on a copy of a synthesized stack (tests only)."""
+"""Copies of synthesized stacks for the terraform CLI (tests only)."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 LOCAL_BACKEND_OVERRIDE = {"terraform": {"backend": {"local": {"path": "test.tfstate"}}}}
@@ -16,8 +15,3 @@ def copy_stack(synth_dir: Path, stack: str, destination: Path, local_backend: bo
     if local_backend:
         (target / "override.tf.json").write_text(json.dumps(LOCAL_BACKEND_OVERRIDE))
     return target
-
-
-def terraform(directory: Path, env: dict[str, str], *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(["terraform", *args, "-no-color"], cwd=directory, env=env, capture_output=True,
-                          text=True, timeout=timeout)

@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.infra.conftest import STACKS
-from tests.infra.terraform_cli import copy_stack, terraform
+from localdev.terraform import terraform
+from tests.infra.terraform_cli import copy_stack
 
 
 @pytest.fixture(scope="module")
