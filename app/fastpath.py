@@ -77,7 +77,10 @@ class _Conn(asyncio.Protocol):
         self._flush_scheduled = False
         out, self._out = self._out, []
         if out and not self.lost:
-            self.transport.write(b"".join(out) if len(out) > 1 else out[0])
+            try:
+                self.transport.write(b"".join(out) if len(out) > 1 else out[0])
+            except Exception:  # noqa: BLE001 - a transport that cannot write is dead
+                self.abort()
 
     def abort(self) -> None:
         self.lost = True

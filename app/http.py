@@ -27,7 +27,7 @@ import orjson
 
 from . import cookies, payload
 from .config import Settings
-from .observability import Observability
+from .observability import Observability, redact
 from .sessions import Conflict, Session, SessionService
 from .store import Store, StoreUnavailable
 
@@ -232,7 +232,7 @@ class App:
                 "unhandled exception",
                 error=type(exc).__name__,
                 route=req.route if req else "unknown",
-                trace=traceback.format_exc(limit=8),
+                trace=redact(traceback.format_exc(limit=8)),
             )
         rid = req.request_id if req else _next_request_id()
         out = [*headers, *_BASE_HEADERS, (b"x-request-id", rid.encode()), *self._extra]

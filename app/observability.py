@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import sys
 import time
 
@@ -33,6 +34,16 @@ COUNTERS = (
     "Requests",
     "ServerErrors",
 )
+
+
+# Anything shaped like a session id (43 base64url characters) or a store key that
+# names a session or a user; exception texts from the store client can quote
+# commands and keys, and ids must never reach the logs.
+_SECRETS = re.compile(r"[A-Za-z0-9_-]{43}|(?:sess|usess):[^\s'\")]*")
+
+
+def redact(text: str) -> str:
+    return _SECRETS.sub("<redacted>", text)
 
 
 def _write(line: bytes) -> None:
@@ -120,7 +131,7 @@ class Observability:
         now = time.monotonic()
         if now - self._last_store_error_log >= 1.0:
             self._last_store_error_log = now
-            self.log("warning", "store error", error=type(exc).__name__, detail=str(exc)[:300])
+            self.log("warning", "store error", error=type(exc).__name__, detail=redact(str(exc))[:300])
 
     # ------------------------------------------------------------- metrics
     def incr(self, name: str, n: int = 1) -> None:

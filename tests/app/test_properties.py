@@ -121,3 +121,14 @@ def test_forwarded_proto(value, scheme):
         assert secure == (value.split(b",")[0].strip().lower() == b"https")
     else:
         assert secure == (scheme == "https")
+
+
+@given(st.lists(st.sampled_from(["x", " ", "sess:", "usess:", "DEL", "'", "\n"]) | st.just(None), max_size=8))
+def test_redaction_removes_session_ids_and_keys(parts):
+    from app.cookies import new_session_id
+    from app.observability import redact
+
+    sid = new_session_id()
+    text = "".join(p if p is not None else sid for p in parts) + f" Command # 1 (DEL sess:{sid}) of pipeline"
+    out = redact(text)
+    assert sid not in out and "sess:" + sid[:5] not in out
