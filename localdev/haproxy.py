@@ -37,7 +37,8 @@ defaults
     timeout connect 2s
     timeout client 30s
     timeout server 30s
-    # A refused or dropped connection is retried on another instance, as the ALB does.
+    # A refused or dropped connection is retried on another instance. The ALB does NOT do
+    # this (it answers 502): the SIGKILL drill reports how many requests these retries saved.
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response response-timeout

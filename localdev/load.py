@@ -265,6 +265,9 @@ class LoadGenerator:
             "last_failed_request_sent_s": None if last_failed_sent is None else round(last_failed_sent - at, 2),
             "recovery_s": 0.0 if last_failure is None else round(max(0.0, last_failure - at), 2),
             "writes_acked_in_last_second_before": sum(1 for r in load if r.acked and at - 1.0 <= r.end < at),
+            # The first few failures, on the event's clock: [op, outcome, sent, answered].
+            "failed_sample": [[r.op, r.outcome, round(r.start - at, 2), round(r.end - at, 2)]
+                              for r in sorted(failed, key=lambda r: r.start)[:5]],
         }
 
 
@@ -344,7 +347,11 @@ def render_report(directory: str) -> str:
         drill = json.loads(path.read_text())
         cells = []
         for _, key in REPORT_COLUMNS:
-            value = drill.get(key, "")
+            value = drill.get(key)
+            if value is None and key == "recovery_s" and drill.get("events"):
+                value = next(iter(drill["events"].values())).get(key)  # the drill's first event
+            if value is None:
+                value = "-"
             if isinstance(value, dict):
                 value = ", ".join(f"{v} x {k}" for k, v in value.items()) or "none"
             cells.append(str(value))
