@@ -95,3 +95,31 @@ def test_provider_caches_and_refreshes_before_expiry():
     assert t2 != t1
     assert "X-Amz-Date=20260314T151927Z" in t2
     assert len(calls) == 2
+
+
+def test_store_in_iam_mode_signs_tokens_for_both_client_paths(monkeypatch):
+    """Wiring: in IAM mode the cluster client and the pipelined path both get
+    (user, fresh token) from the same provider, with the task's credentials."""
+    import asyncio
+
+    from app.config import Settings
+    from app.store import Store
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    settings = Settings.from_env({
+        "SESSION_STORE_ENDPOINT": "clustercfg.session-app-prod.abc123.memorydb.eu-west-1.amazonaws.com",
+        "SESSION_STORE_AUTH": "iam",
+        "SESSION_STORE_USERNAME": "session-app",
+        "SESSION_STORE_CLUSTER_NAME": "session-app-prod",
+        "AWS_REGION": "eu-west-1",
+    })
+    store = Store(settings)
+    user, token = asyncio.run(store.fast.credentials())
+    assert user == "session-app"
+    assert token.startswith("session-app-prod/?Action=connect&User=session-app&")
+    assert "X-Amz-Credential=AKIDEXAMPLE%2F" in token and "%2Feu-west-1%2Fmemorydb%2Faws4_request" in token
+    provider = store.cluster.get_connection_kwargs()["credential_provider"]
+    assert provider.get_credentials() == (user, token)  # the same provider, token cached
