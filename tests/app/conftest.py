@@ -19,8 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from hypothesis import HealthCheck  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
 from localdev import procs  # noqa: E402
 from localdev.redis_cluster import RedisCluster  # noqa: E402
+
+
+# No per-example deadline: a loaded 2-core machine must not turn slowness into failures.
+hypothesis_settings.register_profile("app", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("app")
 
 
 @pytest.fixture(scope="session")
