@@ -48,6 +48,14 @@ class EmulatorHandle:
             "AWS_MAX_ATTEMPTS": "2",
         }
 
+    def s3_backend_args(self) -> list[str]:
+        """`terraform init` flags that point an S3 backend (bucket/key/region/use_lockfile
+        already in the synthesized JSON) at this emulator; moto needs path-style URLs."""
+        return [
+            "-backend-config=use_path_style=true",
+            f'-backend-config=endpoints={{s3="{self.url}"}}',
+        ]
+
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM by PID, then SIGKILL if it does not exit in time."""
         if self.process.poll() is None:

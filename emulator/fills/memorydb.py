@@ -7,6 +7,7 @@ so `engine = "valkey"` / `engine_version = "7.2"` would plan a replacement.
 """
 
 import json
+import threading
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -170,24 +171,30 @@ class ParameterGroup:
 
 
 # ---------------------------------------------------------------- backend state
+# The server is threaded: create the per-backend state once, under a lock.
+_STATE_LOCK = threading.Lock()
+
+
 def _acls(backend: MemoryDBBackend) -> dict[str, ACL]:
     """ACLs per backend, created lazily with AWS's built-in "open-access" ACL."""
-    if not hasattr(backend, "emulator_acls"):
-        open_access = ACL(backend.region_name, backend.account_id, "open-access", ["default"])
-        backend.emulator_acls = {"open-access": open_access}  # type: ignore[attr-defined]
-        backend.users["default"].acl_names = ["open-access"]
+    with _STATE_LOCK:
+        if not hasattr(backend, "emulator_acls"):
+            open_access = ACL(backend.region_name, backend.account_id, "open-access", ["default"])
+            backend.emulator_acls = {"open-access": open_access}  # type: ignore[attr-defined]
+            backend.users["default"].acl_names = ["open-access"]
     return backend.emulator_acls  # type: ignore[attr-defined,no-any-return]
 
 
 def _groups(backend: MemoryDBBackend) -> dict[str, ParameterGroup]:
     """Parameter groups per backend, with AWS's read-only default group per family."""
-    if not hasattr(backend, "emulator_parameter_groups"):
-        groups = {}
-        for family, name in FAMILIES.items():
-            groups[name] = ParameterGroup(
-                backend.region_name, backend.account_id, name, family, f"Default parameter group for {family}"
-            )
-        backend.emulator_parameter_groups = groups  # type: ignore[attr-defined]
+    with _STATE_LOCK:
+        if not hasattr(backend, "emulator_parameter_groups"):
+            groups = {}
+            for family, name in FAMILIES.items():
+                groups[name] = ParameterGroup(
+                    backend.region_name, backend.account_id, name, family, f"Default parameter group for {family}"
+                )
+            backend.emulator_parameter_groups = groups  # type: ignore[attr-defined]
     return backend.emulator_parameter_groups  # type: ignore[attr-defined,no-any-return]
 
 

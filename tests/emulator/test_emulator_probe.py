@@ -103,8 +103,7 @@ def test_s3_backend_with_lockfile(probe: ProbeRun, tmp_path: Path) -> None:
         f"-backend-config=key={key}",
         "-backend-config=region=us-east-1",
         "-backend-config=use_lockfile=true",
-        "-backend-config=use_path_style=true",
-        f'-backend-config=endpoints={{s3="{url}"}}',
+        *probe.emulator.s3_backend_args(),
     )
     tf.run("apply", "-auto-approve", "-no-color", "-input=false")
     state = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())

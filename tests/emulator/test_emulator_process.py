@@ -20,6 +20,11 @@ def test_start_emulator_serves_sts_iam_and_stops(tmp_path: Path) -> None:
     handle = start_emulator(log_path=tmp_path / "emulator.log")
     try:
         assert handle.url == f"http://127.0.0.1:{handle.port}"
+        assert handle.s3_backend_args() == [
+            "-backend-config=use_path_style=true",
+            f'-backend-config=endpoints={{s3="{handle.url}"}}',
+        ]
+        assert handle.env()["AWS_ENDPOINT_URL"] == handle.url
         session = boto3.session.Session(**{k: handle.env()[v] for k, v in [
             ("aws_access_key_id", "AWS_ACCESS_KEY_ID"), ("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"),
             ("region_name", "AWS_REGION")]})
