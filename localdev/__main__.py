@@ -21,30 +21,39 @@ DEMO_DIR = ROOT / ".demo"
 
 def demo(args: argparse.Namespace) -> int:
     down(args, quiet=True)  # `make demo` twice in a row works: the second replaces the first
+    # The runtime starts first (seconds), so it can be tried while the AWS cycle runs (minutes).
+    print("== The runtime on loopback: Redis Cluster for MemoryDB, 3 service instances, HAProxy for the ALB",
+          flush=True)
+    state, _cluster = start_runtime(DEMO_DIR / "runtime", lb_port=args.port)
+    _print_urls(state)
     if not args.skip_aws:
         from localdev.aws_cycle import run_cycle
 
-        print("== Part 1: the infrastructure, deployed for real against a local AWS emulator", flush=True)
+        print("\n== The infrastructure, deployed for real against a local AWS emulator "
+              "(about 10 minutes; the runtime above is already up)", flush=True)
         if not run_cycle(DEMO_DIR / "aws", emulator_port=args.emulator_port, say=_say):
+            print("The AWS cycle failed (see above); the runtime is still up. Stop it: make down", file=sys.stderr)
             return 1
-    print("\n== Part 2: the runtime on loopback (Redis Cluster for MemoryDB, 3 service instances, HAProxy for the ALB)",
-          flush=True)
-    state, _cluster = start_runtime(DEMO_DIR / "runtime", lb_port=args.port)
-    print(f"  load balancer: {state.load_balancer_url}/  (HTML page: visits, session age, serving instance)")
-    for instance in state.instances:
-        print(f"  {instance.name}: {instance.url}/")
-    print(f"  session store: Redis Cluster, TLS, ACL user, first node {state.store_endpoint}")
     print("\n== Scripted check through the load balancer", flush=True)
     try:
         run_check(state, say=_say)
     except CheckFailed as failure:
         print(f"CHECK FAILED: {failure}", file=sys.stderr)
         return 1
+    print()
+    _print_urls(state)
     print(f"\nAll running. Try it: open {state.load_balancer_url}/ in a browser, or\n"
           f"  curl -i -c /tmp/jar -b /tmp/jar -X POST {state.load_balancer_url}/api/session "
           "-H 'content-type: application/json' -d '{\"data\": {\"cart\": 1}}'\n"
-          f"Logs: {DEMO_DIR.relative_to(ROOT)}/runtime/*.log.  Stop everything: make down")
+          f"Logs: {DEMO_DIR.relative_to(ROOT)}/.  Stop everything: make down")
     return 0
+
+
+def _print_urls(state) -> None:
+    print(f"  load balancer: {state.load_balancer_url}/  (HTML page: visits, session age, serving instance)")
+    for instance in state.instances:
+        print(f"  {instance.name}: {instance.url}/")
+    print(f"  session store: Redis Cluster, TLS, ACL user, first node {state.store_endpoint}", flush=True)
 
 
 def down(_args: argparse.Namespace | None = None, quiet: bool = False) -> int:
