@@ -22,7 +22,8 @@ Key layout (why it is sound in cluster mode)
 Reads are one round trip (``GETEX`` slides the idle TTL); the absolute
 lifetime is checked on the record.  PATCH is an optimistic compare-and-set in
 a Lua script on the single session key (one slot), retried on conflict, so two
-concurrent PATCHes both survive.
+concurrent PATCHes both survive; the expected value is the one this process
+last saw when it has one (one round trip), else a fresh GET (two).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import hashlib
 import random
 import time
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import orjson
@@ -56,6 +58,41 @@ redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
 """
 CAS_SHA = hashlib.sha1(CAS_SCRIPT).hexdigest()
+
+
+class RecentValues:
+    """The last value this process read or wrote per session id, bounded in
+    entries and bytes (LRU).  Used only as the *expected* value of the
+    compare-and-set, so a stale entry costs one extra round trip, never
+    correctness: a PATCH right after a read (or a previous PATCH) on the same
+    instance is one round trip instead of two."""
+
+    def __init__(self, max_entries: int = 4096, max_bytes: int = 8 * 1024 * 1024) -> None:
+        self._d: OrderedDict[str, bytes] = OrderedDict()
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
+
+    def get(self, sid: str) -> bytes | None:
+        raw = self._d.get(sid)
+        if raw is not None:
+            self._d.move_to_end(sid)
+        return raw
+
+    def put(self, sid: str, raw: bytes) -> None:
+        old = self._d.pop(sid, None)
+        if old is not None:
+            self.bytes -= len(old)
+        self._d[sid] = raw
+        self.bytes += len(raw)
+        while self._d and (len(self._d) > self.max_entries or self.bytes > self.max_bytes):
+            _, dropped = self._d.popitem(last=False)
+            self.bytes -= len(dropped)
+
+    def drop(self, sid: str) -> None:
+        old = self._d.pop(sid, None)
+        if old is not None:
+            self.bytes -= len(old)
 
 
 class Conflict(Exception):
@@ -95,6 +132,7 @@ class SessionService:
         self.store = store
         self.client = store.cluster
         self.fast = store.fast.execute
+        self.recent = RecentValues()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.settings = settings
         self.obs = obs
@@ -155,6 +193,7 @@ class SessionService:
             if user_id is not None:
                 await self._index_add(user_id, sid, now)
             if await self._cmd("SET", SESSION_PREFIX + sid, record, "EX", self.settings.idle_timeout, "NX"):
+                self.recent.put(sid, record)
                 self.obs.incr("SessionsCreated")
                 return Session(sid, now, user_id, data)
         raise StoreUnavailable("could not allocate a session id")  # 2**-256: never
@@ -163,6 +202,7 @@ class SessionService:
         """Read and slide the idle expiry in one round trip (GETEX)."""
         raw = await self._cmd("GETEX", SESSION_PREFIX + sid, "EX", self.settings.idle_timeout)
         if raw is None:
+            self.recent.drop(sid)
             self.obs.incr("SessionMisses")
             return None
         s = self._decode(sid, raw)
@@ -177,6 +217,7 @@ class SessionService:
         if remaining < self.settings.idle_timeout * 1000:
             # Near the end of its absolute lifetime: do not let GETEX extend it.
             await self._cmd("PEXPIRE", SESSION_PREFIX + sid, max(1, remaining))
+        self.recent.put(sid, raw)
         self.obs.incr("SessionReads")
         return s
 
@@ -195,9 +236,12 @@ class SessionService:
 
     async def _update(self, sid: str, patch) -> Session | None:
         key = SESSION_PREFIX + sid
+        raw = self.recent.get(sid)  # expected value: what this process last saw
         for attempt in range(CAS_RETRIES):
-            raw = await self._cmd("GET", key)
             if raw is None:
+                raw = await self._cmd("GET", key)
+            if raw is None:
+                self.recent.drop(sid)
                 self.obs.incr("SessionMisses")
                 return None
             s = self._decode(sid, raw)
@@ -214,17 +258,24 @@ class SessionService:
             new = encode(s.created_ms, s.user_id, data)
             res = await self._cas(key, raw, new, self._ttl(s, now))
             if res == 1:
+                self.recent.put(sid, new)
                 self.obs.incr("SessionsUpdated")
                 s.data = data
                 return s
             if res == 0:
+                self.recent.drop(sid)
                 self.obs.incr("SessionMisses")
                 return None
-            # Conflict: another process wrote first; back off a little, read again.
-            await asyncio.sleep(random.uniform(0, 0.001 * (attempt + 1)))
+            # Conflict: the value changed since we saw it (another process wrote,
+            # or our remembered value was stale): read it again.
+            self.recent.drop(sid)
+            raw = None
+            if attempt:
+                await asyncio.sleep(random.uniform(0, 0.001 * attempt))
         raise Conflict()
 
     async def delete(self, sid: str) -> bool:
+        self.recent.drop(sid)
         raw = await self._cmd("GETDEL", SESSION_PREFIX + sid)
         if raw is None:
             return False
@@ -237,6 +288,7 @@ class SessionService:
     async def rotate(self, sid: str) -> Session | None:
         """New id, same data; the old id dies first (GETDEL: one winner)."""
         old_key = SESSION_PREFIX + sid
+        self.recent.drop(sid)
         raw = await self._cmd("GETDEL", old_key)
         if raw is None:
             self.obs.incr("SessionMisses")
@@ -266,6 +318,7 @@ class SessionService:
                 await self._run(self.client.zrem(USER_PREFIX + s.user_id, sid))
             except StoreUnavailable:
                 pass  # a dangling id in the index is harmless
+        self.recent.put(new_sid, raw)
         self.obs.incr("SessionsRotated")
         return Session(new_sid, s.created_ms, s.user_id, s.data)
 
@@ -283,6 +336,7 @@ class SessionService:
             async def _delete(chunk=chunk):
                 async with self.client.pipeline(transaction=False) as pipe:
                     for raw_sid in chunk:
+                        self.recent.drop(raw_sid.decode())
                         pipe.delete(SESSION_PREFIX + raw_sid.decode())
                     return await pipe.execute()
 
@@ -312,6 +366,7 @@ class SessionService:
         await self._run(_add())
 
     async def _expire(self, s: Session) -> None:
+        self.recent.drop(s.id)
         self.obs.incr("SessionsExpired")
         await self._cmd("DEL", SESSION_PREFIX + s.id)
         if s.user_id is not None:

@@ -41,3 +41,38 @@ def test_concurrent_counter_increments_via_index_page(service):
     assert all(r.status_code == 200 for r in asyncio.run(run()))
     with service.client() as c:
         assert c.get("/api/session", headers=cookie(sid)).json()["data"]["visits"] == 31
+
+
+def test_patch_after_a_change_made_elsewhere_keeps_both(service, redis_client):
+    """The service remembers the value it last saw and uses it as the expected
+    value of its compare-and-set; a change made elsewhere (another instance)
+    in between makes the CAS fail, the service re-reads, and nothing is lost."""
+    import orjson
+
+    with service.client() as c:
+        sid = new_session(c, {"mine": 1})
+        assert c.get("/api/session", headers=cookie(sid)).status_code == 200  # remembered now
+        key = f"sess:{sid}"
+        rec = orjson.loads(redis_client.get(key))
+        rec["d"]["theirs"] = 2  # another instance's write
+        redis_client.set(key, orjson.dumps(rec), keepttl=True)
+        r = c.patch("/api/session", json={"again": 3}, headers=cookie(sid))
+        assert r.status_code == 200
+        assert r.json()["data"] == {"mine": 1, "theirs": 2, "again": 3}
+        # And a PATCH after the session was deleted elsewhere is a miss, not a resurrection.
+        redis_client.delete(key)
+        assert c.patch("/api/session", json={"x": 1}, headers=cookie(sid)).status_code == 401
+        assert redis_client.exists(key) == 0
+
+
+def test_recent_values_is_bounded():
+    from app.sessions import RecentValues
+
+    rv = RecentValues(max_entries=3, max_bytes=100)
+    for i in range(5):
+        rv.put(f"s{i}", b"x" * 10)
+    assert rv.get("s0") is None and rv.get("s4") == b"x" * 10
+    rv.put("big", b"y" * 95)
+    assert rv.bytes <= 100
+    rv.drop("big")
+    assert rv.get("big") is None and rv.bytes >= 0
