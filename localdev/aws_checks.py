@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from stacks.contract import PARAMETERS
 from stacks.names import ResourceNames
 from stacks.settings import EnvironmentSettings
 
-EXPECTED_PARAMETERS = (
-    "memorydb/endpoint", "memorydb/port", "memorydb/username", "memorydb/tls", "memorydb/auth-mode",
-    "memorydb/cluster-name", "config/redis-db", "config/session-timeout", "config/session-absolute-lifetime",
-)
+EXPECTED_PARAMETERS = tuple(PARAMETERS)
 
 
 @dataclass(frozen=True)

@@ -14,20 +14,8 @@ from cdktf import TerraformResourceLifecycle, Precondition, Token
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from constructs import Construct
 
+from stacks.contract import PARAMETERS
 from stacks.variables import hcl
-
-# Parameter (relative to the prefix) -> environment variable of the session service.
-CONTRACT: dict[str, str] = {
-    "memorydb/endpoint": "SESSION_STORE_ENDPOINT",
-    "memorydb/port": "SESSION_STORE_PORT",
-    "memorydb/username": "SESSION_STORE_USERNAME",
-    "memorydb/tls": "SESSION_STORE_TLS",
-    "memorydb/auth-mode": "SESSION_STORE_AUTH",
-    "memorydb/cluster-name": "SESSION_STORE_CLUSTER_NAME",
-    "config/redis-db": "SESSION_STORE_DB",
-    "config/session-timeout": "SESSION_IDLE_TIMEOUT_SECONDS",
-    "config/session-absolute-lifetime": "SESSION_ABSOLUTE_LIFETIME_SECONDS",
-}
 
 
 @dataclass(frozen=True)
@@ -68,7 +56,7 @@ class Parameters(Construct):
         for key, value in values.items():
             parameter = self._parameter(props, key, value)
             self.names[key] = f"{props.prefix}{key}"
-            self.secrets[CONTRACT[key]] = parameter.arn
+            self.secrets[PARAMETERS[key]] = parameter.arn
         path = props.prefix.strip("/")
         self.path_arn = f"arn:{props.partition}:ssm:{props.region}:{props.account_id}:parameter/{path}/*"
 
@@ -81,4 +69,4 @@ class Parameters(Construct):
                               f"({props.absolute_lifetime_seconds} s).")])
         return SsmParameter(self, key.replace("/", "-"), name=f"{props.prefix}{key}", type="SecureString",
                             key_id=props.kms_key_arn, value=value, tier="Standard",
-                            description=f"Session service: {CONTRACT[key]}", lifecycle=lifecycle)
+                            description=f"Session service: {PARAMETERS[key]}", lifecycle=lifecycle)

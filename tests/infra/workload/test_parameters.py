@@ -6,7 +6,7 @@ import pytest
 from cdktf import Testing
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 
-from stacks.parameters import CONTRACT
+from stacks.contract import PARAMETERS as CONTRACT
 from tests.infra.conftest import ENVIRONMENTS
 from tests.infra.workload.conftest import as_text, container, resources
 
