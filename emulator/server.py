@@ -22,6 +22,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 
 from emulator.fills import apply_all  # noqa: E402
 from emulator.trace import TraceMiddleware  # noqa: E402
+from emulator.unimplemented import NotImplementedMiddleware  # noqa: E402
 
 
 def serve(host: str = "127.0.0.1", port: int = 5000, pidfile: str | None = None) -> None:
@@ -33,7 +34,10 @@ def serve(host: str = "127.0.0.1", port: int = 5000, pidfile: str | None = None)
     app = DomainDispatcherApplication(create_backend_app)
     trace_path = os.environ.get("EMULATOR_TRACE")
     # Optional: log every non-2xx answer with its AWS action (how the gaps were found).
-    wsgi_app = TraceMiddleware(app, trace_path) if trace_path else app
+    # The trace sits outside, so it records the 501 that an unimplemented action becomes.
+    wsgi_app = NotImplementedMiddleware(app)
+    if trace_path:
+        wsgi_app = TraceMiddleware(wsgi_app, trace_path)
     server = make_server(host, port, wsgi_app, threaded=True, request_handler=MotoRequestHandler)
     pid_path = Path(pidfile) if pidfile else None
     if pid_path is not None:

@@ -9,8 +9,10 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from emulator import free_port, start_emulator
 from emulator.process import REPO_ROOT
@@ -65,3 +67,21 @@ def test_cli_writes_pidfile_and_exits_on_sigterm(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_unimplemented_action_fails_fast_with_501(aws: Any) -> None:
+    """Not a 500 the SDKs retry: a 501 naming the action, answered once."""
+    started = time.monotonic()
+    for client, call in [
+        (aws("memorydb"), lambda c: c.describe_engine_versions()),  # JSON protocol
+        (aws("ec2"), lambda c: c.describe_ipam_pools()),  # query/XML protocol
+    ]:
+        try:
+            call(client)
+            raise AssertionError("expected the action to be unimplemented")
+        except ClientError as exc:
+            assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+            assert exc.response["Error"]["Code"] == "NotImplemented"
+            assert "has not been implemented" in exc.response["Error"]["Message"]
+            assert exc.response["ResponseMetadata"].get("RetryAttempts", 0) == 0
+    assert time.monotonic() - started < 10
