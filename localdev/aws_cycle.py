@@ -67,8 +67,7 @@ def run_cycle(directory: Path, *, emulator_port: int | None = 5000, environment:
         result = terraform(where, env, *args, log=log)
         return None if result.returncode == 0 else _last_error(result)
 
-    backend_flags = [f"-backend-config={flag}" for flag in (
-        "use_path_style=true", f"endpoints={{s3=\"{emulator.url}\"}}")]
+    backend_flags = emulator.s3_backend_args()
     try:
         ok = (step.run("session-bootstrap: init", lambda: tf(bootstrap, "init", "-input=false"))
               and step.run(f"session-bootstrap: apply (state bucket {settings.backend.state_bucket})",
