@@ -24,6 +24,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -166,6 +167,23 @@ def run_wrk(tmp: Path, port: int, *, name: str, method: str, path: str, cookies:
     return Result(name, rps, r["p50_us"] / 1000, r["p99_us"] / 1000, r["non2xx"] + r["socket_errors"])
 
 
+def run_median(tmp: Path, port: int, repeats: int, **kw) -> Result:
+    """Run a scenario *repeats* times; report the median of each figure (other
+    jobs on a shared machine make single runs noisy)."""
+    runs = [run_wrk(tmp, port, **kw) for _ in range(repeats)]
+
+    def med(values):
+        return statistics.median(values)
+
+    return Result(
+        runs[0].name,
+        med([r.rps for r in runs]),
+        med([r.p50_ms for r in runs]),
+        med([r.p99_ms for r in runs]),
+        sum(r.errors for r in runs),
+    )
+
+
 def half_load_delay(peak_rps: float, connections: int) -> int:
     # Each connection sends, waits for the answer (well under 1 ms when not
     # saturated), then sleeps: about one request per mean delay.
@@ -178,7 +196,8 @@ LATENCY_CONNECTIONS = 16
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.app", description=__doc__.split("\n\n")[0])
     ap.add_argument("--workers", type=int, default=1, help="processes per server (both servers), default 1")
-    ap.add_argument("--duration", type=float, default=8, help="seconds per measured scenario")
+    ap.add_argument("--duration", type=float, default=4, help="seconds per measured run")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per scenario (the median is reported)")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--sessions", type=int, default=500, help="distinct sessions the load cycles through")
     ap.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
@@ -235,8 +254,9 @@ def main(argv=None) -> int:
             for name, method, path, body in scen:
                 print(f"  {name} ...", flush=True)
                 no_cookie = body == "NOCOOKIE"  # Flask opens (and re-saves) the session on any route with a cookie
-                r = run_wrk(tmp, port, name=name, method=method, path=path, cookies=[] if no_cookie else cookies,
-                            body=None if no_cookie else body, duration=d, connections=c)
+                r = run_median(tmp, port, args.repeats, name=name, method=method, path=path,
+                               cookies=[] if no_cookie else cookies, body=None if no_cookie else body,
+                               duration=d, connections=c)
                 r.rss_mib = max_rss(proc.pid)
                 results[name] = r
             if label == "service":
@@ -252,8 +272,9 @@ def main(argv=None) -> int:
                     print(f"  {name} ...", flush=True)
                     lc = LATENCY_CONNECTIONS
                     no_cookie = body == "NOCOOKIE"
-                    r = run_wrk(tmp, port, name=name, method=method, path=path, cookies=[] if no_cookie else cookies,
-                                body=None if no_cookie else body, duration=d, connections=lc, delay_ms=half_load_delay(peak, lc))
+                    r = run_median(tmp, port, args.repeats, name=name, method=method, path=path,
+                                   cookies=[] if no_cookie else cookies, body=None if no_cookie else body,
+                                   duration=d, connections=lc, delay_ms=half_load_delay(peak, lc))
                     r.rss_mib = max_rss(proc.pid)
                     results[name] = r
     finally:
@@ -317,8 +338,9 @@ def render(results: dict[str, Result], args) -> str:
 
 def write_doc(table: str, args, elapsed: float) -> None:
     cmd = "make bench-app   # = .venv/bin/python -m bench.app"
-    if args.workers != 1 or args.duration != 8 or args.connections != 32:
-        cmd = f".venv/bin/python -m bench.app --workers {args.workers} --duration {args.duration:g} --connections {args.connections}"
+    if args.workers != 1 or args.duration != 4 or args.connections != 32 or args.repeats != 3:
+        cmd = (f".venv/bin/python -m bench.app --workers {args.workers} --duration {args.duration:g} "
+               f"--repeats {args.repeats} --connections {args.connections}")
     cpu = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -334,13 +356,16 @@ Python {platform.python_version()}).
 
 Setup, measured in one run on one machine: a local Redis Cluster (Debian `redis-server`
 7.0: 3 primaries + 3 replicas, TLS with certificate verification, ACL user) stands in for
-MemoryDB; wrk (1 thread, {args.connections} keep-alive connections, {args.duration:g} s per scenario) cycles
+MemoryDB; wrk (1 thread, {args.connections} keep-alive connections; each scenario {args.repeats} runs of {args.duration:g} s,
+the median of each figure reported) cycles
 through {args.sessions} sessions. Service: `python -m app serve` (uvicorn + uvloop + httptools,
 one JSON log line per request, to /dev/null). Anchor: Flask 3.1 + Flask-Session 0.8 (Redis
 backend) on gunicorn (gthread, 8 threads per process), against **the same cluster** through
 redis-py's synchronous `RedisCluster` (Flask-Session only issues single-key GET/SET/DELETE), with
 the same number of processes ({args.workers}). Flask-Session reads cost GET + SET (it re-saves the
-session to slide the expiry); the service reads with one GETEX. Ceiling runs send no cookie
+session to slide the expiry); the service reads with one GETEX, and writes with one
+compare-and-set script when it saw the session last (as here, one instance; otherwise a GET
+comes first). Ceiling runs send no cookie
 (Flask opens and re-saves the session on any route when one is sent). "Half of peak" runs use
 {LATENCY_CONNECTIONS} connections with a random pause before each request so the offered rate is
 about half the measured peak. wrk, the six Redis
