@@ -367,9 +367,10 @@ session to slide the expiry); the service reads with one GETEX, and writes with 
 compare-and-set script when it saw the session last (as here, one instance; otherwise a GET
 comes first). Ceiling runs send no cookie
 (Flask opens and re-saves the session on any route when one is sent). "Half of peak" runs use
-{LATENCY_CONNECTIONS} connections with a random pause before each request so the offered rate is
-about half the measured peak. wrk, the six Redis
-nodes and the server run on the same {os.cpu_count()} cores; {"the server process is pinned to core 0 (taskset) and wrk and the Redis nodes to core 1, so the server has one core to itself, as a Fargate task would, and the store's and load generator's CPU is not taken from it" if PIN else "nothing is pinned, so the server competes with wrk and the Redis nodes for CPU"}. Other jobs on the machine still share both cores, so absolute numbers vary from run to run; the ratios are what the targets are about.
+{LATENCY_CONNECTIONS} connections with a random pause before each request (uniform, mean set for half the measured
+peak); with wrk's millisecond delays the rate lands at 40-50 % of the peak: see the requests/s
+column. wrk, the six Redis
+nodes and the server run on the same {os.cpu_count()} cores; {"the server process is pinned to core 0 (taskset) and wrk and the Redis nodes to core 1, so the server has one core to itself, as a Fargate task would, and the store's and load generator's CPU is not taken from it" if PIN else "nothing is pinned, so the server competes with wrk and the Redis nodes for CPU"}. Other jobs on the machine still share both cores, so absolute numbers vary from run to run; the ratios are what the targets are about. While other jobs loaded the machine during development (load average 3-6), single runs ranged from about 40 % to 80 % for read/ceiling and from 3 ms to over 50 ms for the half-load p99; the control row shows how much of a tail the machine alone adds in the run below.
 
 {table}
 """
