@@ -201,6 +201,21 @@ class SessionService:
     async def read(self, sid: str) -> Session | None:
         """Read and slide the idle expiry in one round trip (GETEX)."""
         raw = await self._cmd("GETEX", SESSION_PREFIX + sid, "EX", self.settings.idle_timeout)
+        now = _now_ms()
+        s = await self._live(sid, raw, now)
+        if s is None:
+            return None
+        remaining = self._remaining_ms(s, now)
+        if remaining < self.settings.idle_timeout * 1000:
+            # Near the end of its absolute lifetime: do not let GETEX extend it.
+            await self._cmd("PEXPIRE", SESSION_PREFIX + sid, max(1, remaining))
+        self.recent.put(sid, raw)
+        self.obs.incr("SessionReads")
+        return s
+
+    async def _live(self, sid: str, raw: bytes | None, now_ms: int) -> Session | None:
+        """The session stored as *raw*, or None (counted as a miss) when it is absent,
+        unreadable or past its absolute lifetime (then deleted)."""
         if raw is None:
             self.recent.drop(sid)
             self.obs.incr("SessionMisses")
@@ -209,16 +224,9 @@ class SessionService:
         if s is None:
             self.obs.incr("SessionMisses")
             return None
-        now = _now_ms()
-        remaining = self._remaining_ms(s, now)
-        if remaining <= 0:
+        if self._remaining_ms(s, now_ms) <= 0:
             await self._expire(s)
             return None
-        if remaining < self.settings.idle_timeout * 1000:
-            # Near the end of its absolute lifetime: do not let GETEX extend it.
-            await self._cmd("PEXPIRE", SESSION_PREFIX + sid, max(1, remaining))
-        self.recent.put(sid, raw)
-        self.obs.incr("SessionReads")
         return s
 
     async def update(self, sid: str, patch) -> Session | None:
@@ -240,17 +248,9 @@ class SessionService:
         for attempt in range(CAS_RETRIES):
             if raw is None:
                 raw = await self._cmd("GET", key)
-            if raw is None:
-                self.recent.drop(sid)
-                self.obs.incr("SessionMisses")
-                return None
-            s = self._decode(sid, raw)
-            if s is None:
-                self.obs.incr("SessionMisses")
-                return None
             now = _now_ms()
-            if self._remaining_ms(s, now) <= 0:
-                await self._expire(s)
+            s = await self._live(sid, raw, now)
+            if s is None:
                 return None
             data = payload.merge_patch(s.data, patch(s.data) if callable(patch) else patch)
             payload.check_limits(data, self.settings.max_depth, self.settings.max_keys)
