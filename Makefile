@@ -71,7 +71,7 @@ down:
 	@if [ -x $(PY) ]; then $(PY) -m localdev down; fi
 
 bench-synth: install
-	$(PY) bench/synth.py
+	$(PY) -m bench.synth
 
 bench-app: install
 	$(PY) -m bench.app

@@ -4,31 +4,26 @@
 Each run is a fresh `python main.py` process (what `cdktf synth` and CI pay), alternating the
 two ways so that machine noise hits both alike. Prints each way's median and the ratio.
 
-Usage: python bench/synth.py [--runs N]      (make bench-synth)
+Usage: python -m bench.synth [--runs N]      (make bench-synth)
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from localdev.synthesis import synthesize
 
 
 def synthesize_once(eager: bool) -> float:
     outdir = Path(tempfile.mkdtemp(prefix="bench-synth-"))
-    env = {**os.environ, "CDKTF_OUTDIR": str(outdir), "SESSION_EAGER_PROVIDER_IMPORT": "1" if eager else "0",
-           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-    env.pop("NODE_OPTIONS", None)
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = synthesize(outdir, eager=eager)
     elapsed = time.perf_counter() - started
     stacks = sorted(p.name for p in (outdir / "stacks").iterdir()) if (outdir / "stacks").exists() else []
     shutil.rmtree(outdir, ignore_errors=True)

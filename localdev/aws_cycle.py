@@ -10,19 +10,17 @@ design's checks must pass through the AWS API, and destroy must leave the state 
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Callable
 
 from emulator import start_emulator
 from localdev.aws_checks import run_checks
+from localdev.synthesis import synthesize
 from localdev.terraform import cli_environment, terraform
 from stacks.config_loader import load_environment
 
-ROOT = Path(__file__).resolve().parent.parent
 Say = Callable[[str], None]
 
 
@@ -88,9 +86,7 @@ def run_cycle(directory: Path, *, emulator_port: int | None = 5000, environment:
 
 
 def _synthesize(outdir: Path) -> str | None:
-    env = {**os.environ, "CDKTF_OUTDIR": str(outdir), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=600)
+    result = synthesize(outdir)
     return None if result.returncode == 0 else result.stderr.strip()[-2000:]
 
 

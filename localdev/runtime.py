@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from localdev import procs
-from localdev.haproxy import HAPROXY, Backend, render_config
+from localdev.haproxy import HAPROXY, Backend, admin_command, render_config
 from localdev.redis_cluster import RedisCluster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,8 +111,6 @@ def start_load_balancer(state: RuntimeState, lb_port: int) -> None:
 
 def wait_until_all_healthy(state: RuntimeState, timeout: float = 30) -> None:
     """Every instance is UP in HAProxy (its health checks passed)."""
-    from localdev.haproxy import admin_command
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = admin_command(Path(state.admin_socket), "show servers state session_service")

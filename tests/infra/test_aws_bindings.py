@@ -8,19 +8,14 @@ import subprocess
 import sys
 import textwrap
 
+from localdev.synthesis import synthesize
 from tests.infra.conftest import ROOT, STACKS
-
-
-def synthesize(outdir, eager: bool) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CDKTF_OUTDIR": str(outdir), "SESSION_EAGER_PROVIDER_IMPORT": "1" if eager else "0"}
-    env.pop("NODE_OPTIONS", None)
-    return subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_output_is_byte_identical_to_the_documented_import(tmp_path):
     lean, documented = tmp_path / "lean", tmp_path / "documented"
     for outdir, eager in ((lean, False), (documented, True)):
-        result = synthesize(outdir, eager)
+        result = synthesize(outdir, eager=eager, timeout=300)
         assert result.returncode == 0, result.stderr[-3000:]
     for stack in STACKS:
         comparison = filecmp.dircmp(lean / "stacks" / stack, documented / "stacks" / stack)
