@@ -48,8 +48,8 @@ def start(name: str, args: list[str]) -> tuple[subprocess.Popen, Path, float]:
     log = LOGS / f"{name}.log"
     command = [sys.executable, "-m", "pytest", *args, "-q", "-rfEs", "-p", "no:cacheprovider",
                f"--junitxml={LOGS / f'{name}.xml'}"]
-    handle = log.open("w")
-    process = subprocess.Popen(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, env=os.environ.copy())
+    with log.open("w") as handle:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, env=os.environ.copy())
     return process, log, time.monotonic()
 
 
