@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from stacks.contract import PARAMETERS
-from stacks.names import ResourceNames
 from stacks.settings import EnvironmentSettings
 
 EXPECTED_PARAMETERS = tuple(PARAMETERS)
@@ -20,7 +19,7 @@ class CheckResult:
 
 
 def run_checks(settings: EnvironmentSettings, client: Callable[[str], Any]) -> list[CheckResult]:
-    names = ResourceNames(settings.name_prefix)
+    names = settings.names
     checks = (_memorydb, _parameters, _ecs_service, _scalable_target, _load_balancer)
     results = []
     for check in checks:

@@ -14,7 +14,6 @@ from constructs import Construct
 from stacks.encryption import EncryptionKey, EncryptionKeyProps
 from stacks.load_balancer import LoadBalancer, LoadBalancerProps
 from stacks.monitoring import Monitoring, MonitoringProps
-from stacks.names import ResourceNames
 from stacks.network import Network, NetworkProps
 from stacks.parameters import Parameters, ParametersProps
 from stacks.provider import aws_provider
@@ -31,7 +30,7 @@ class EnvironmentStack(TerraformStack):
         super().__init__(scope, settings.stack_name)
         self._backend(settings)
         aws_provider(self, settings.region, settings.name, settings.project)
-        names = ResourceNames.for_environment(settings.project, settings.name)
+        names = settings.names
         self.variables = define_variables(self, settings)
         account_id = DataAwsCallerIdentity(self, "account").account_id
         partition = DataAwsPartition(self, "partition").partition

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
+from stacks.names import ResourceNames
+
 NatGatewayMode = Literal["single", "per_az"]
 CpuArchitecture = Literal["ARM64", "X86_64"]
 StoreEngine = Literal["valkey", "redis"]
@@ -144,6 +146,11 @@ class EnvironmentSettings:
     def name_prefix(self) -> str:
         """Prefix of every resource name: stable, so a new synth never renames anything."""
         return f"{self.project}-{self.name}"
+
+    @property
+    def names(self) -> ResourceNames:
+        """Every resource name of this environment (`stacks.names`)."""
+        return ResourceNames.for_environment(self.project, self.name)
 
     @property
     def parameter_prefix(self) -> str:

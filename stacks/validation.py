@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from stacks import names
 from stacks.limits import (
     CLOUDWATCH_LOG_RETENTION_DAYS,
     FARGATE_MEMORY_BY_CPU,
@@ -233,7 +232,7 @@ def _monitoring_rules(s, check: Check) -> None:
 
 def _name_rules(s, check: Check) -> None:
     """Names after prefixing must fit AWS's limits in every environment."""
-    resource_names = names.ResourceNames(s.name_prefix)
+    resource_names = s.names
     for label, value in resource_names.load_balancer_names().items():
         check(f"project/name -> {label}", value, bool(LB_NAME.match(value)),
               "load balancer and target group names must be 1-32 letters, digits or single hyphens "
