@@ -85,6 +85,17 @@ class Runtime:
     def log(self, instance: Instance) -> str:
         return (self.directory / f"{instance.name}.log").read_text(errors="replace")
 
+    def server_errors(self, limit: int = 5) -> str:
+        """The services' own account of any 500: unhandled-exception lines and uvicorn's
+        tracebacks, so a failed assertion says why, not only that."""
+        found = []
+        for instance in self.state.instances:
+            lines = self.log(instance).splitlines()
+            for index, line in enumerate(lines):
+                if "unhandled exception" in line or "Exception in ASGI application" in line:
+                    found.append(f"{instance.name}: " + "\n".join(lines[index:index + 25]))
+        return "\n---\n".join(found[:limit]) or "(no unhandled exception in the service logs: the 500 came from elsewhere)"
+
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory):
