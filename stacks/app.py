@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from cdktf import App
@@ -9,6 +10,7 @@ from cdktf import App
 from stacks.bootstrap_stack import BootstrapStack
 from stacks.config_loader import load_all
 from stacks.environment_stack import EnvironmentStack
+from stacks.validation import synth_warnings
 
 
 def build_app(config_dir: Path | None = None, outdir: str | None = None) -> App:
@@ -18,5 +20,7 @@ def build_app(config_dir: Path | None = None, outdir: str | None = None) -> App:
     first = environments[0]
     BootstrapStack(app, first.backend, first.project)
     for settings in environments:
+        for warning in synth_warnings(settings):  # loud, but not an error
+            print(f"WARNING: {warning}", file=sys.stderr)
         EnvironmentStack(app, settings)
     return app

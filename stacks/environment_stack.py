@@ -23,6 +23,7 @@ from stacks.service import Service, ServiceProps
 from stacks.session_store import SessionStore, SessionStoreProps
 from stacks.settings import EnvironmentSettings
 from stacks.variables import StackVariables, define_variables
+from stacks.waf import Waf, WafProps
 
 
 class EnvironmentStack(TerraformStack):
@@ -67,6 +68,12 @@ class EnvironmentStack(TerraformStack):
             names=names, settings=settings.load_balancer, account_id=self._account_id, partition=self._partition,
             vpc_id=network.vpc_id, subnet_ids=network.public_subnet_ids, ingress_cidrs=v.allowed_ingress_cidrs,
             target_port=settings.service.container_port))
+        if settings.waf_enabled:
+            waf = Waf(self, "waf", WafProps(
+                names=names, settings=settings.waf, load_balancer_arn=balancer.arn,
+                max_payload_bytes=settings.sessions.max_payload_bytes, kms_key_arn=key_arn, region=settings.region,
+                account_id=self._account_id, partition=self._partition))
+            self._output("web_acl_name", waf.web_acl_name, "AWS WAF web ACL in front of the load balancer")
         service = Service(self, "service", ServiceProps(
             names=names, settings=settings.service, region=settings.region, account_id=self._account_id,
             partition=self._partition, kms_key_arn=key_arn, vpc_id=network.vpc_id,
@@ -110,6 +117,9 @@ class EnvironmentStack(TerraformStack):
             "SESSION_MAX_PAYLOAD_BYTES": str(s.sessions.max_payload_bytes),
             "AWS_REGION": s.region,
             "SESSION_SERVED_BY_HEADER": "false",
+            # Every client request arrives over HTTPS (port 80 only redirects): cookies are
+            # always __Host-/Secure and responses carry HSTS.
+            "SESSION_REQUIRE_HTTPS": "true" if s.https else "false",
         }
 
     def _backend(self, settings: EnvironmentSettings) -> None:

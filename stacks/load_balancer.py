@@ -1,7 +1,9 @@
 """The internet-facing Application Load Balancer in front of the session service.
 
-With a certificate: HTTPS on 443 (TLS 1.3 policy) and port 80 only redirects. Without one:
-HTTP on 80 only, and 443 stays closed, so no port is open that nothing listens on. No
+With a certificate (`certificate_arn`, or one created for `domain_name` by
+`stacks.certificate`): HTTPS on 443 (TLS 1.3 policy) and port 80 only redirects. Without one:
+HTTP on 80 only, and 443 stays closed, so no port is open that nothing listens on. With
+`domain_name`, an alias record in the hosted zone points the name at the ALB. No
 stickiness: sessions live in MemoryDB, so any task can serve any request.
 """
 
@@ -21,6 +23,7 @@ from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGrou
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
+from stacks.certificate import DnsCertificateProps, DnsValidatedCertificate, alias_record
 from stacks.names import ResourceNames
 from stacks.secure_bucket import SecureBucket, SecureBucketProps
 from stacks.security_groups import security_group
@@ -45,8 +48,8 @@ class LoadBalancerProps:
 
 
 class LoadBalancer(Construct):
-    """Exposes `security_group_id`, `target_group_arn`, `listeners` (for `depends_on`),
-    `dns_name`, `url`, and the CloudWatch dimensions `arn_suffix` and `target_group_arn_suffix`."""
+    """Exposes `security_group_id`, `target_group_arn`, `listeners` (for `depends_on`), `arn`,
+    `dns_name`, `https`, `url`, and the CloudWatch dimensions `arn_suffix` and `target_group_arn_suffix`."""
 
     def __init__(self, scope: Construct, id: str, props: LoadBalancerProps):
         super().__init__(scope, id)
@@ -54,7 +57,8 @@ class LoadBalancer(Construct):
         self._props = props
         group = security_group(self, "security-group", names.load_balancer_security_group, props.vpc_id,
                                "Session service load balancer: listener ports from the allowed CIDRs")
-        https = s.certificate_arn is not None
+        certificate_arn = self._certificate()
+        https = certificate_arn is not None
         for port in (80, 443) if https else (80,):
             self._open(group.id, port)
         access_logs, log_bucket_policy = self._access_logs()
@@ -77,19 +81,32 @@ class LoadBalancer(Construct):
                 protocol="HTTPS", port="443", status_code="HTTP_301"))
             self.listeners = [
                 LbListener(self, "https", load_balancer_arn=balancer.arn, port=443, protocol="HTTPS",
-                           ssl_policy=TLS_POLICY, certificate_arn=s.certificate_arn, default_action=[forward]),
+                           ssl_policy=TLS_POLICY, certificate_arn=certificate_arn, default_action=[forward]),
                 LbListener(self, "http-redirect", load_balancer_arn=balancer.arn, port=80, protocol="HTTP",
                            default_action=[redirect]),
             ]
         else:
             self.listeners = [LbListener(self, "http", load_balancer_arn=balancer.arn, port=80, protocol="HTTP",
                                          default_action=[forward])]
+        if s.domain_name is not None and s.hosted_zone_id is not None:
+            alias_record(self, "alias", domain_name=s.domain_name, hosted_zone_id=s.hosted_zone_id,
+                         target_dns_name=balancer.dns_name, target_zone_id=balancer.zone_id)
         self.security_group_id = group.id
         self.target_group_arn = target_group.arn
+        self.arn = balancer.arn
         self.dns_name = balancer.dns_name
-        self.url = f"{'https' if https else 'http'}://{balancer.dns_name}"
+        self.https = https
+        self.url = f"{'https' if https else 'http'}://{s.domain_name or balancer.dns_name}"
         self.arn_suffix = balancer.arn_suffix
         self.target_group_arn_suffix = target_group.arn_suffix
+
+    def _certificate(self) -> str | None:
+        """The listener's certificate: the configured ARN, or a DNS-validated one for domain_name."""
+        s = self._props.settings
+        if s.certificate_arn is not None or s.domain_name is None or s.hosted_zone_id is None:
+            return s.certificate_arn
+        return DnsValidatedCertificate(self, "certificate", DnsCertificateProps(
+            domain_name=s.domain_name, hosted_zone_id=s.hosted_zone_id)).certificate_arn
 
     def _open(self, group_id: str, port: int) -> None:
         """One ingress rule per allowed CIDR block, on a listener port."""

@@ -103,6 +103,19 @@ class ResourceNames:
     def service_log_group(self) -> str:
         return f"/ecs/{self._path}"
 
+    # AWS WAF (the log group name must start with "aws-waf-logs-").
+    @property
+    def web_acl(self) -> str:
+        return f"{self.prefix}-web-acl"
+
+    @property
+    def waf_log_group(self) -> str:
+        return f"aws-waf-logs-{self.prefix}"
+
+    @property
+    def waf_log_policy(self) -> str:
+        return f"{self.prefix}-waf-log-delivery"
+
     # Monitoring and events.
     @property
     def alarm_topic(self) -> str:

@@ -17,6 +17,7 @@ NatGatewayMode = Literal["single", "per_az"]
 CpuArchitecture = Literal["ARM64", "X86_64"]
 StoreEngine = Literal["valkey", "redis"]
 StoreAuthMode = Literal["iam", "password"]
+WafMode = Literal["block", "count"]
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,10 @@ class LoadBalancerSettings:
 
     # With an ACM certificate ARN: HTTPS on 443 and HTTP redirected; without: HTTP only.
     certificate_arn: Optional[str] = None
+    # A DNS name in a Route 53 hosted zone of the account: the stack points an alias record
+    # at the ALB and, without certificate_arn, creates the certificate (DNS validation).
+    domain_name: Optional[str] = None
+    hosted_zone_id: Optional[str] = None
     ingress_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
     health_check_path: str = "/healthz"
     health_check_interval_seconds: int = 30
@@ -113,6 +118,19 @@ class LoadBalancerSettings:
     idle_timeout_seconds: int = 60
     deletion_protection: bool = False
     access_logs: bool = False
+
+
+@dataclass(frozen=True)
+class WafSettings:
+    """AWS WAF in front of the load balancer (stacks/waf.py)."""
+
+    # None: on exactly in production environments.
+    enabled: Optional[bool] = None
+    # "count": every rule only counts (tuning a new rule set); "block": rules act.
+    mode: WafMode = "block"
+    # Requests per client IP per 5 minutes before the rate rule blocks (docs/configuration.md).
+    rate_limit_per_5_minutes: int = 2000
+    log_retention_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -132,6 +150,8 @@ class EnvironmentSettings:
     """Everything one environment stack needs, validated before synthesis."""
 
     name: str
+    # A production environment must serve HTTPS and gets WAF by default (config/prod.toml).
+    production: bool = False
     project: str = "session-app"
     region: str = "us-east-1"
     backend: BackendSettings = field(default_factory=BackendSettings)
@@ -140,6 +160,7 @@ class EnvironmentSettings:
     sessions: SessionPolicySettings = field(default_factory=SessionPolicySettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
     load_balancer: LoadBalancerSettings = field(default_factory=LoadBalancerSettings)
+    waf: WafSettings = field(default_factory=WafSettings)
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
 
     @property
@@ -167,4 +188,15 @@ class EnvironmentSettings:
 
     @property
     def is_production(self) -> bool:
-        return self.name == "prod"
+        """Set by `production = true` (config/prod.toml), never guessed from the name."""
+        return self.production
+
+    @property
+    def https(self) -> bool:
+        """The load balancer serves HTTPS: an existing certificate, or one the stack creates."""
+        lb = self.load_balancer
+        return lb.certificate_arn is not None or lb.domain_name is not None
+
+    @property
+    def waf_enabled(self) -> bool:
+        return self.production if self.waf.enabled is None else self.waf.enabled

@@ -53,6 +53,12 @@ MAINTENANCE_WINDOW = re.compile(
 IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HEALTH_CHECK_PATH = re.compile(r"^/[A-Za-z0-9/_.~-]{0,1023}$")
+DOMAIN_NAME = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+# RFC 2606/6761 names: what config/prod.toml ships as an example to replace.
+EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org", "example", "test", "invalid")
+# AWS WAF rate-based rules: limit per evaluation window (5 minutes here), 10 to 2,000,000,000.
+WAF_RATE_LIMIT = (10, 2_000_000_000)
 ECR_NAME = re.compile(r"^(?=.{2,256}$)[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 
 
@@ -65,7 +71,7 @@ def validate(settings) -> None:
             problems.append(SettingProblem(settings.name, field, value, rule))
 
     for rules in (_identity_rules, _network_rules, _store_rules, _session_rules, _service_rules,
-                  _load_balancer_rules, _monitoring_rules, _name_rules):
+                  _load_balancer_rules, _https_rules, _waf_rules, _monitoring_rules, _name_rules):
         rules(settings, check)
     if problems:
         raise InvalidSettings(problems)
@@ -213,6 +219,51 @@ def _load_balancer_rules(s, check: Check) -> None:
           0 <= lb.deregistration_delay_seconds <= 3600, "must be 0-3600 seconds")
     check("load_balancer.idle_timeout_seconds", lb.idle_timeout_seconds, 1 <= lb.idle_timeout_seconds <= 4000,
           "must be 1-4000 seconds")
+
+
+def _https_rules(s, check: Check) -> None:
+    """A production environment serves HTTPS: an existing certificate, or a name the stack certifies."""
+    lb = s.load_balancer
+    if lb.domain_name is not None:
+        check("load_balancer.domain_name", lb.domain_name, bool(DOMAIN_NAME.match(lb.domain_name)),
+              "must be a lowercase DNS name such as sessions.example.org (no wildcard, no trailing dot)")
+        check("load_balancer.hosted_zone_id", lb.hosted_zone_id, lb.hosted_zone_id is not None,
+              "must be set with domain_name: the ID of the Route 53 hosted zone that holds domain_name "
+              "(the stack adds the alias record and, without certificate_arn, the certificate's validation record)")
+    if lb.hosted_zone_id is not None:
+        check("load_balancer.hosted_zone_id", lb.hosted_zone_id, bool(HOSTED_ZONE_ID.match(lb.hosted_zone_id)),
+              "must be a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ")
+        check("load_balancer.domain_name", lb.domain_name, lb.domain_name is not None,
+              "must be set with hosted_zone_id: the DNS name to create in that zone")
+    if s.is_production:
+        check("load_balancer.certificate_arn", lb.certificate_arn, s.https,
+              "a production environment requires HTTPS: set load_balancer.certificate_arn to an ACM certificate "
+              f"in {s.region}, or load_balancer.domain_name and load_balancer.hosted_zone_id so the stack "
+              "creates a DNS-validated certificate")
+
+
+def _waf_rules(s, check: Check) -> None:
+    w = s.waf
+    low, high = WAF_RATE_LIMIT
+    check("waf.rate_limit_per_5_minutes", w.rate_limit_per_5_minutes, low <= w.rate_limit_per_5_minutes <= high,
+          f"must be {low}-{high} requests (AWS WAF rate-based rule limits)")
+    check("waf.log_retention_days", w.log_retention_days, w.log_retention_days in CLOUDWATCH_LOG_RETENTION_DAYS,
+          _retention_rule())
+
+
+def synth_warnings(s) -> list[str]:
+    """Legal but worth saying at every synthesis: HTTP-only environments, example DNS names left in."""
+    lb, warnings = s.load_balancer, []
+    if not s.https:
+        warnings.append(f"environment '{s.name}' serves plain HTTP only: session cookies cross the network "
+                        "in clear text (set load_balancer.certificate_arn or domain_name + hosted_zone_id)")
+    name = lb.domain_name or ""
+    if any(name == d or name.endswith("." + d) for d in EXAMPLE_DOMAINS) or "EXAMPLE" in (lb.hosted_zone_id or ""):
+        warnings.append(f"environment '{s.name}': load_balancer.domain_name = {lb.domain_name!r} and hosted_zone_id = "
+                        f"{lb.hosted_zone_id!r} are the shipped example: replace them before deploying")
+    if not s.waf_enabled and s.is_production:
+        warnings.append(f"environment '{s.name}' is production without AWS WAF (waf.enabled = false)")
+    return warnings
 
 
 def _monitoring_rules(s, check: Check) -> None:
