@@ -88,6 +88,11 @@ class Settings:
     max_depth: int = 8
     max_keys: int = 256
     served_by_header: bool = False
+    # Behind an HTTPS listener (set by the stack): every request counts as HTTPS, whatever
+    # X-Forwarded-Proto says, so the cookie is always __Host-sid; Secure.
+    require_https: bool = False
+    # Strict-Transport-Security max-age on responses to HTTPS requests; 0 sends none.
+    hsts_max_age: int = 31536000
     instance_name: str = "local"
     environment: str = "local"
     http_host: str = "0.0.0.0"
@@ -166,6 +171,8 @@ class Settings:
             absolute_lifetime=absolute,
             max_payload_bytes=_int(env, "SESSION_MAX_PAYLOAD_BYTES", 4096, 64, 1024 * 1024),
             served_by_header=_bool(env, "SESSION_SERVED_BY_HEADER", False),
+            require_https=_bool(env, "SESSION_REQUIRE_HTTPS", False),
+            hsts_max_age=_int(env, "SESSION_HSTS_MAX_AGE_SECONDS", 31536000, 0, 2 * 31536000),
             instance_name=_str(env, "SESSION_INSTANCE_NAME") or socket.gethostname(),
             environment=_str(env, "SESSION_ENVIRONMENT", "local") or "local",
             http_host=_str(env, "SESSION_HTTP_HOST", "0.0.0.0") or "0.0.0.0",

@@ -125,6 +125,9 @@ class App:
         self.draining = False
         self._flusher: asyncio.Task | None = None
         self._extra = [(b"x-served-by", settings.instance_name.encode("latin-1", "replace"))] if settings.served_by_header else []
+        # HSTS only on responses to HTTPS requests: browsers ignore it over HTTP (RFC 6797 8.1).
+        self._hsts = ([(b"strict-transport-security", b"max-age=%d; includeSubDomains" % settings.hsts_max_age)]
+                      if settings.hsts_max_age else [])
         self._routes = {
             "/healthz": self.healthz,
             "/readyz": self.readyz,
@@ -211,6 +214,8 @@ class App:
         req = None
         try:
             req = Request(scope, receive)
+            if self.settings.require_https:
+                req.secure = True  # the listener is HTTPS; port 80 only redirects
             status, headers, body = await self.dispatch(req)
         except HTTPError as e:
             status, headers, body = e.status, e.headers, orjson.dumps({"error": e.message})
@@ -236,6 +241,8 @@ class App:
             )
         rid = req.request_id if req else _next_request_id()
         out = [*headers, *_BASE_HEADERS, (b"x-request-id", rid.encode()), *self._extra]
+        if req.secure if req else self.settings.require_https:
+            out += self._hsts
         out.append((b"content-length", b"%d" % len(body)))
         if scope["method"] == "HEAD":
             body = b""

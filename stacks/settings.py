@@ -130,7 +130,10 @@ class WafSettings:
     mode: WafMode = "block"
     # Requests per client IP per 5 minutes before the rate rule blocks (docs/configuration.md).
     rate_limit_per_5_minutes: int = 2000
-    log_retention_days: int = 90
+    # AWSManagedRulesAnonymousIpList (Tor, VPNs, hosting providers) only counts unless true.
+    block_anonymous_ips: bool = False
+    # Only requests a rule acted on are logged, so a year costs little (and checkov wants it).
+    log_retention_days: int = 365
 
 
 @dataclass(frozen=True)

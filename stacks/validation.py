@@ -54,7 +54,7 @@ IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HEALTH_CHECK_PATH = re.compile(r"^/[A-Za-z0-9/_.~-]{0,1023}$")
 DOMAIN_NAME = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+HOSTED_ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")  # Route 53: up to 32 uppercase letters/digits, usually Z...
 # RFC 2606/6761 names: what config/prod.toml ships as an example to replace.
 EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org", "example", "test", "invalid")
 # AWS WAF rate-based rules: limit per evaluation window (5 minutes here), 10 to 2,000,000,000.
@@ -232,7 +232,7 @@ def _https_rules(s, check: Check) -> None:
               "(the stack adds the alias record and, without certificate_arn, the certificate's validation record)")
     if lb.hosted_zone_id is not None:
         check("load_balancer.hosted_zone_id", lb.hosted_zone_id, bool(HOSTED_ZONE_ID.match(lb.hosted_zone_id)),
-              "must be a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ")
+              "must be a Route 53 hosted zone ID (up to 32 uppercase letters and digits) such as Z0123456789ABCDEFGHIJ")
         check("load_balancer.domain_name", lb.domain_name, lb.domain_name is not None,
               "must be set with hosted_zone_id: the DNS name to create in that zone")
     if s.is_production:

@@ -1,12 +1,15 @@
 """AWS WAF in front of the load balancer: managed rules, a rate limit per client IP, logs.
 
-Rules, cheapest first (WCU: 25 + 2 + 200 + 700 = 927 of the 1,500 a web ACL includes):
+Rules, cheapest first (WCU: 25 + 50 + 2 + 200 + 700 = 977 of the 1,500 a web ACL includes):
 
 1. `AWSManagedRulesAmazonIpReputationList`: addresses Amazon's threat intelligence flags.
-2. A rate-based rule per client IP (the ALB passes WAF the client address itself):
+2. `AWSManagedRulesAnonymousIpList`: Tor, anonymizing proxies, VPNs, hosting providers. Its
+   rules only count unless `waf.block_anonymous_ips`: shutting out every VPN user is a product
+   decision, and the counts tell how much traffic it would turn away.
+3. A rate-based rule per client IP (the ALB passes WAF the client address itself):
    `waf.rate_limit_per_5_minutes`, answered with 429. Sizing in docs/configuration.md.
-3. `AWSManagedRulesKnownBadInputsRuleSet`: Log4Shell, Spring4Shell and similar payloads.
-4. `AWSManagedRulesCommonRuleSet` (OWASP-style). Its `SizeRestrictions_BODY` blocks bodies
+4. `AWSManagedRulesKnownBadInputsRuleSet`: Log4Shell, Spring4Shell and similar payloads.
+5. `AWSManagedRulesCommonRuleSet` (OWASP-style). Its `SizeRestrictions_BODY` blocks bodies
    over 8 KB, and an ALB hands WAF only the first 8 KB of a body: while
    `sessions.max_payload_bytes` fits in 8 KB the rule stays on (a larger body is an attack,
    the service would answer 413 anyway); above that the stack sets the rule to count, since
@@ -49,10 +52,12 @@ from stacks import policies
 from stacks.names import ResourceNames
 from stacks.settings import WafSettings
 
+ANONYMOUS_IP_RULES = ("AnonymousIPList", "HostingProviderIPList")
 # What an ALB forwards to WAF for inspection: the first 8 KB of the body (fixed for ALBs).
 ALB_BODY_INSPECTION_BYTES = 8192
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesAnonymousIpList",
     "AWSManagedRulesKnownBadInputsRuleSet",
     "AWSManagedRulesCommonRuleSet",
 )
@@ -139,14 +144,16 @@ def rules(names: ResourceNames, s: WafSettings, max_payload_bytes: int) -> list[
                 "visibility_config": _visibility_block(f"{names.web_acl}-{group}")}
 
     body_overrides = ("SizeRestrictions_BODY",) if max_payload_bytes > ALB_BODY_INSPECTION_BYTES else ()
+    anonymous_overrides = () if s.block_anonymous_ips else ANONYMOUS_IP_RULES
     return [
         managed(0, "AWSManagedRulesAmazonIpReputationList"),
-        {"name": "rate-limit-per-ip", "priority": 1, "action": rate_action,
+        managed(1, "AWSManagedRulesAnonymousIpList", anonymous_overrides),
+        {"name": "rate-limit-per-ip", "priority": 2, "action": rate_action,
          "statement": {"rate_based_statement": {"limit": s.rate_limit_per_5_minutes, "aggregate_key_type": "IP",
                                                 "evaluation_window_sec": RATE_LIMIT_WINDOW_SECONDS}},
          "visibility_config": _visibility_block(f"{names.web_acl}-rate-limit-per-ip")},
-        managed(2, "AWSManagedRulesKnownBadInputsRuleSet"),
-        managed(3, "AWSManagedRulesCommonRuleSet", body_overrides),
+        managed(3, "AWSManagedRulesKnownBadInputsRuleSet"),
+        managed(4, "AWSManagedRulesCommonRuleSet", body_overrides),
     ]
 
 

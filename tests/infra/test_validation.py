@@ -84,6 +84,10 @@ RULES = [
     ("load_balancer.unhealthy_threshold", 2, 11, "2-10"),
     ("load_balancer.deregistration_delay_seconds", 0, 3601, "0-3600"),
     ("load_balancer.idle_timeout_seconds", 4000, 0, "1-4000"),
+    ("load_balancer.domain_name", "sessions.shop.example.org", "Sessions.Shop", "lowercase DNS name"),
+    ("load_balancer.domain_name", "sessions.shop.example.org", "*.shop.example.org", "no wildcard"),
+    ("waf.rate_limit_per_5_minutes", 10, 9, "10-2000000000"),
+    ("waf.log_retention_days", 30, 31, "CloudWatch Logs retention"),
     ("monitoring.alarm_email", "ops@example.com", "ops-at-example", "e-mail address"),
     ("monitoring.target_response_time_seconds", 1.0, 0.0, "more than 0"),
     ("monitoring.http_5xx_rate_percent", 5.0, 101.0, "at most 100"),
@@ -95,7 +99,16 @@ RULES = [
 
 @pytest.mark.parametrize(("field", "good", "bad", "rule"), RULES, ids=[f"{r[0]}={r[2]!r}" for r in RULES])
 def test_rule(field, good, bad, rule):
-    validate(with_setting(BASE, field, good))
+    base = BASE
+    if field == "load_balancer.domain_name":  # a name needs its zone (tested below)
+        base = with_setting(BASE, "load_balancer.hosted_zone_id", "Z0123456789ABCDEFGHIJ")
+    validate(with_setting(base, field, good))
+    if base is not BASE:
+        broken = with_setting(base, field, bad)
+        with pytest.raises(InvalidSettings) as raised:
+            validate(broken)
+        assert any(p.field == field and rule in p.rule for p in raised.value.problems), raised.value
+        return
     broken = with_setting(BASE, field, bad)
     with pytest.raises(InvalidSettings) as raised:
         validate(broken)
@@ -119,6 +132,92 @@ def test_long_names_that_fit_pass():
     validate(EnvironmentSettings(name="staging", project="sessionstore-platfrm"))  # exactly 32
 
 
+PRODUCTION = dataclasses.replace(BASE, name="prod", production=True)
+ZONE = "Z0123456789ABCDEFGHIJ"
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0b0e3c4e-6f6a-4e8b-9a51-6b1a2f1b9c11"
+
+
+def problems_of(settings) -> list:
+    try:
+        validate(settings)
+    except InvalidSettings as error:
+        return error.problems
+    return []
+
+
+def test_production_refuses_http_only_and_says_what_to_set():
+    (problem,) = problems_of(PRODUCTION)
+    assert problem.field == "load_balancer.certificate_arn" and problem.value is None
+    assert "production environment requires HTTPS" in problem.rule
+    assert "load_balancer.certificate_arn" in problem.rule and "load_balancer.domain_name" in problem.rule
+    assert "load_balancer.hosted_zone_id" in problem.rule
+    assert str(problem).startswith("environment 'prod': load_balancer.certificate_arn = None: ")
+
+
+@pytest.mark.parametrize("https", [{"certificate_arn": CERTIFICATE},
+                                   {"domain_name": "sessions.shop.example.org", "hosted_zone_id": ZONE},
+                                   {"certificate_arn": CERTIFICATE, "domain_name": "sessions.shop.example.org",
+                                    "hosted_zone_id": ZONE}])
+def test_production_with_a_certificate_or_a_name_in_a_zone_passes(https):
+    assert problems_of(dataclasses.replace(PRODUCTION, load_balancer=dataclasses.replace(
+        PRODUCTION.load_balancer, **https))) == []
+
+
+def test_http_only_is_allowed_outside_production():
+    assert problems_of(BASE) == [] and not BASE.is_production
+
+
+@pytest.mark.parametrize(("given", "missing"), [({"domain_name": "sessions.shop.example.org"}, "load_balancer.hosted_zone_id"),
+                                                ({"hosted_zone_id": ZONE}, "load_balancer.domain_name")])
+def test_domain_name_and_hosted_zone_come_together(given, missing):
+    problems = problems_of(dataclasses.replace(BASE, load_balancer=dataclasses.replace(BASE.load_balancer, **given)))
+    assert [p.field for p in problems] == [missing]
+    assert "must be set with" in problems[0].rule
+
+
+def test_hosted_zone_id_format():
+    problems = problems_of(dataclasses.replace(BASE, load_balancer=dataclasses.replace(
+        BASE.load_balancer, domain_name="sessions.shop.example.org", hosted_zone_id="/hostedzone/Z1")))
+    assert [p.field for p in problems] == ["load_balancer.hosted_zone_id"]
+    assert "Route 53 hosted zone ID" in problems[0].rule
+
+
+def test_production_flag_comes_from_the_setting_not_the_name(tmp_path):
+    write_config(tmp_path, 'environments = ["live", "prod"]\n',
+                 live=f'production = true\n[load_balancer]\ncertificate_arn = "{CERTIFICATE}"\n', prod="")
+    live, prod = load_environment("live", tmp_path), load_environment("prod", tmp_path)
+    assert live.is_production and live.waf_enabled
+    assert not prod.is_production and not prod.waf_enabled
+
+
+def test_waf_follows_production_unless_set():
+    assert PRODUCTION.waf_enabled and not BASE.waf_enabled
+    assert with_setting(BASE, "waf.enabled", True).waf_enabled
+    assert not with_setting(PRODUCTION, "waf.enabled", False).waf_enabled
+
+
+def test_synthesis_warns_about_http_only_and_the_example_domain():
+    from stacks.validation import synth_warnings
+
+    dev, staging, prod = (load_environment(name) for name in ("dev", "staging", "prod"))
+    assert any("environment 'dev' serves plain HTTP only" in w for w in synth_warnings(dev))
+    assert any("environment 'staging' serves plain HTTP only" in w for w in synth_warnings(staging))
+    (example,) = synth_warnings(prod)
+    assert "shipped example: replace them" in example and "session.example.com" in example
+    real = dataclasses.replace(prod, load_balancer=dataclasses.replace(
+        prod.load_balancer, domain_name="sessions.shop.org", hosted_zone_id=ZONE))
+    assert synth_warnings(real) == []
+
+
+def test_main_prints_the_http_only_warning_on_stderr(tmp_path):
+    write_config(tmp_path, 'environments = ["dev"]\n', dev="")
+    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env={**__import__("os").environ, "SESSION_CONFIG_DIR": str(tmp_path),
+                                 "CDKTF_OUTDIR": str(tmp_path / "out")})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "WARNING: environment 'dev' serves plain HTTP only" in result.stderr
+
+
 def test_every_configured_environment_is_valid():
     assert [s.name for s in load_all()] == ["dev", "staging", "prod"]
 
@@ -130,6 +229,8 @@ def test_environments_differ_where_they_should():
     assert prod.service.log_retention_days > dev.service.log_retention_days
     assert prod.session_store.final_snapshot and not dev.session_store.final_snapshot
     assert dev.service.spot_percentage > 0 and prod.service.spot_percentage == 0
+    assert prod.is_production and not dev.is_production and not load_environment("staging").is_production
+    assert prod.https and prod.waf_enabled and not dev.https and not dev.waf_enabled
 
 
 def write_config(directory, common: str, **environments: str):
@@ -189,7 +290,7 @@ def test_every_setting_is_documented():
     sections = {"backend": module.BackendSettings, "network": module.NetworkSettings,
                 "session_store": module.SessionStoreSettings, "sessions": module.SessionPolicySettings,
                 "service": module.ServiceSettings, "load_balancer": module.LoadBalancerSettings,
-                "monitoring": module.MonitoringSettings}
+                "waf": module.WafSettings, "monitoring": module.MonitoringSettings}
     for section, cls in sections.items():
         body = text.split(f"## `[{section}]`", 1)[1].split("\n## ", 1)[0] if f"## `[{section}]`" in text else ""
         assert body, f"docs/configuration.md has no section [{section}]"

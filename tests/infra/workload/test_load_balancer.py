@@ -1,4 +1,5 @@
-"""LoadBalancer: HTTPS only with a certificate, no port opened that nothing listens on."""
+"""LoadBalancer: HTTPS only with a certificate (given, or created for the domain name through
+Route 53), no port opened that nothing listens on."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup
 
 from stacks.load_balancer import TLS_POLICY
 from tests.infra.conftest import ENVIRONMENTS
-from tests.infra.workload.conftest import CERTIFICATE_ARN, as_text, only, resources
+from tests.infra.workload.conftest import CERTIFICATE_ARN, as_text, container, only, resources
 
 
 def listener_ports(stack: dict) -> dict[int, dict]:
@@ -63,7 +64,7 @@ def test_target_group_ip_8080_seed_health_check_no_stickiness(env_stacks, env):
         "stickiness": {"enabled": False}})
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", ["dev", "staging"])
 def test_without_certificate_http_only_and_443_closed(env_stacks, env):
     stack = env_stacks[env]
     listeners = listener_ports(stack)
@@ -84,6 +85,49 @@ def test_with_certificate_https_tls13_and_http_redirects(https_stack):
     assert alb_ingress_ports(https_stack) == [80, 443]
     outputs = https_stack["output"]
     assert outputs["application_url"]["value"].startswith("https://")
+    # A given certificate is used as it is: nothing to request or validate.
+    assert not resources(https_stack, "aws_acm_certificate")
+    assert not resources(https_stack, "aws_acm_certificate_validation")
+
+
+def test_prod_creates_a_dns_validated_certificate_for_its_domain(env_stacks):
+    stack = env_stacks["prod"]
+    certificate_key, certificate = next(iter(resources(stack, "aws_acm_certificate").items()))
+    assert certificate["domain_name"] == "session.example.com" and certificate["validation_method"] == "DNS"
+    assert certificate["lifecycle"] == {"create_before_destroy": True}
+    records = resources(stack, "aws_route53_record")
+    (validation_key,) = [k for k, r in records.items() if "for_each" in r]
+    validation = records[validation_key]
+    assert validation["for_each"] == (f"${{{{ for key, val in tolist(aws_acm_certificate.{certificate_key}"
+                                      ".domain_validation_options): val.domain_name => val }}")
+    assert validation["zone_id"] == "Z0EXAMPLEREPLACEME"
+    assert (validation["name"], validation["type"], validation["records"]) == (
+        "${each.value.resource_record_name}", "${each.value.resource_record_type}", ["${each.value.resource_record_value}"])
+    validated_key, validated = next(iter(resources(stack, "aws_acm_certificate_validation").items()))
+    assert validated["certificate_arn"] == f"${{aws_acm_certificate.{certificate_key}.arn}}"
+    assert validated["validation_record_fqdns"] == f"${{[ for key, val in aws_route53_record.{validation_key}: val.fqdn]}}"
+    # The listener takes the certificate from the validation: it waits until ACM has issued it.
+    https = listener_ports(stack)[443]
+    assert https["certificate_arn"] == f"${{aws_acm_certificate_validation.{validated_key}.certificate_arn}}"
+    assert https["ssl_policy"] == TLS_POLICY
+    assert listener_ports(stack)[80]["default_action"][0]["type"] == "redirect"
+    assert alb_ingress_ports(stack) == [80, 443]
+
+
+def test_prod_points_its_domain_at_the_load_balancer(env_stacks):
+    stack = env_stacks["prod"]
+    (alias,) = [r for r in resources(stack, "aws_route53_record").values() if "alias" in r]
+    balancer = next(iter(resources(stack, Lb.TF_RESOURCE_TYPE)))
+    assert (alias["name"], alias["type"], alias["zone_id"]) == ("session.example.com", "A", "Z0EXAMPLEREPLACEME")
+    assert alias["alias"] == {"name": f"${{aws_lb.{balancer}.dns_name}}", "zone_id": f"${{aws_lb.{balancer}.zone_id}}",
+                              "evaluate_target_health": True}
+    assert stack["output"]["application_url"]["value"] == "https://session.example.com"
+
+
+@pytest.mark.parametrize(("env", "https"), [("dev", "false"), ("staging", "false"), ("prod", "true")])
+def test_service_is_told_when_the_listener_is_https(env_stacks, env, https):
+    environment = {e["name"]: e["value"] for e in container(env_stacks[env])["environment"]}
+    assert environment["SESSION_REQUIRE_HTTPS"] == https
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
