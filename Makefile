@@ -76,8 +76,11 @@ bench-synth: install
 bench-app: install
 	$(PY) -m bench.app
 
+# One configuration per stack (.checkov/<env>.yaml): prod strict, dev/staging with their own skips.
 checkov: synth tools/checkov/.venv/.synced
-	tools/checkov/.venv/bin/checkov --config-file .checkov.yaml
+	@status=0; for config in .checkov/*.yaml; do \
+	  echo "== checkov $$config"; tools/checkov/.venv/bin/checkov --config-file $$config || status=1; \
+	done; exit $$status
 
 clean:
 	rm -rf cdktf.out .build .pytest_cache

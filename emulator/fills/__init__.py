@@ -4,7 +4,7 @@ Every fill adds the missing action (or stored attribute) to moto's own backend a
 response classes, so state lives where moto keeps it and moto's reset still works.
 """
 
-from emulator.fills import appautoscaling, ec2, ecs, elbv2, kms, memorydb, s3
+from emulator.fills import acm, appautoscaling, ec2, ecs, elbv2, kms, memorydb, s3
 
 _applied = False
 
@@ -21,4 +21,5 @@ def apply_all() -> None:
     kms.apply()
     s3.apply()
     elbv2.apply()
+    acm.apply()
     _applied = True

@@ -10,7 +10,8 @@ from stacks.contract import PARAMETERS as CONTRACT
 from tests.infra.conftest import ENVIRONMENTS
 from tests.infra.workload.conftest import as_text, container, resources
 
-PLAIN = {"SESSION_ENVIRONMENT", "SESSION_HTTP_PORT", "SESSION_MAX_PAYLOAD_BYTES", "AWS_REGION", "SESSION_SERVED_BY_HEADER"}
+PLAIN = {"SESSION_ENVIRONMENT", "SESSION_HTTP_PORT", "SESSION_MAX_PAYLOAD_BYTES", "AWS_REGION", "SESSION_SERVED_BY_HEADER",
+         "SESSION_REQUIRE_HTTPS"}
 
 
 def parameter_names(stack: dict) -> set[str]:
