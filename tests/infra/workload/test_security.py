@@ -110,7 +110,8 @@ def test_names_within_aws_limits(env_stacks, env):
             assert "${" not in name, f"{kind}.{attribute} is not a fixed name: {name}"
             assert len(name) <= limit, f"{kind} name {name!r} is longer than {limit}"
             assert name.startswith("session-app") or name.startswith(("/ecs/session-app", "/vpc/session-app",
-                                                                     "/session-app/")), name
+                                                                     "/session-app/",
+                                                                     "aws-waf-logs-session-app")), name
     assert len(stack["variable"]["cluster_name"]["default"]) <= 40
     for bucket in resources(stack, "aws_s3_bucket").values():
         assert len(bucket["bucket"].replace("${data.aws_caller_identity.account.account_id}", "1" * 12)) <= 63
@@ -138,5 +139,6 @@ def test_outputs(env_stacks, env):
             "ecs_service_name", "ecr_repository_url", "log_group_name", "dashboard_name",
             "vpc_id", "public_subnet_ids", "private_subnet_ids"} <= set(outputs)
     assert outputs["parameter_prefix"]["value"] == f"/session-app/{env}/"
-    assert outputs["application_url"]["value"].startswith("http://${aws_lb.")
+    expected = "https://session.example.com" if env == "prod" else "http://${aws_lb."
+    assert outputs["application_url"]["value"].startswith(expected)
     assert all(o.get("description") for o in outputs.values())

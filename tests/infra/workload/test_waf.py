@@ -90,7 +90,7 @@ def test_logs_to_an_encrypted_aws_waf_logs_group_with_the_cookie_redacted(env_st
     stack = env_stacks["prod"]
     groups = {g["name"]: g for g in resources(stack, "aws_cloudwatch_log_group").values()}
     group = groups["aws-waf-logs-session-app-prod"]
-    assert group["kms_key_id"].startswith("${aws_kms_key.") and group["retention_in_days"] == 90
+    assert group["kms_key_id"].startswith("${aws_kms_key.") and group["retention_in_days"] == 365
     logging = only(stack, "aws_wafv2_web_acl_logging_configuration")
     assert logging["resource_arn"].startswith("${aws_wafv2_web_acl.")
     assert logging["log_destination_configs"] == [
