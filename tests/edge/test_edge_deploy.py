@@ -32,6 +32,7 @@ from localdev.synthesis import synthesize  # noqa: E402
 from localdev.terraform import cli_environment, terraform  # noqa: E402
 from stacks.config_loader import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR, load_environment  # noqa: E402
 from stacks.load_balancer import TLS_POLICY  # noqa: E402
+from stacks.waf import MANAGED_RULE_GROUPS  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not on the PATH")
 
@@ -158,8 +159,8 @@ def test_web_acl_is_associated_with_the_load_balancer_and_logs_redacted(edge):
     assert acl["Name"] == edge.settings.names.web_acl == edge.outputs["web_acl_name"]
     groups = {r["Statement"]["ManagedRuleGroupStatement"]["Name"] for r in acl["Rules"]
               if "ManagedRuleGroupStatement" in r["Statement"]}
-    assert groups == {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
-                      "AWSManagedRulesAmazonIpReputationList"}
+    assert groups == set(MANAGED_RULE_GROUPS) >= {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
+                                                   "AWSManagedRulesAmazonIpReputationList"}
     (rate,) = [r["Statement"]["RateBasedStatement"] for r in acl["Rules"] if "RateBasedStatement" in r["Statement"]]
     assert rate["AggregateKeyType"] == "IP" and rate["Limit"] == edge.settings.waf.rate_limit_per_5_minutes
     logging = waf.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]
