@@ -1,7 +1,7 @@
 """CDK for Terraform constructs and stacks of the session management system.
 
-One module per concern: network, session_store, parameters, service, load_balancer,
-scaling, monitoring; `environment_stack` wires them together per environment and
+One module per concern: network, session_store, parameters, service, load_balancer
+(with certificate), waf, scaling, monitoring; `environment_stack` wires them together per environment and
 `bootstrap_stack` creates the state bucket. Importing this package first installs the
 lean AWS bindings loader (see `stacks.aws_bindings`).
 """
