@@ -63,6 +63,19 @@ def _int(env: Mapping[str, str], name: str, default: int | None, lo: int, hi: in
     return v
 
 
+def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        v = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not lo <= v <= hi:
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {v}")
+    return v
+
+
 def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -106,6 +119,9 @@ class Settings:
     store_max_connections: int = 64
     retry_after_seconds: int = 2
     graceful_shutdown_seconds: int = 20
+    # Request-log sampling (5xx and slow requests always logged).
+    request_log_sample_rate: float = 1.0
+    slow_request_ms: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, use_parameter_store: bool = True) -> "Settings":
@@ -180,6 +196,8 @@ class Settings:
             workers=_int(env, "SESSION_WORKERS", 1, 1, 64),
             aws_region=region,
             store_timeout=_int(env, "SESSION_STORE_TIMEOUT_MS", 1000, 50, 60000) / 1000.0,
+            request_log_sample_rate=_float(env, "SESSION_REQUEST_LOG_SAMPLE_RATE", 1.0, 0.0, 1.0),
+            slow_request_ms=_int(env, "SESSION_SLOW_REQUEST_MS", 1000, 1, 60000),
         )
 
 

@@ -119,7 +119,8 @@ class App:
     ) -> None:
         self.handle_signals = handle_signals
         self.settings = settings
-        self.obs = Observability(settings.environment, settings.instance_name, log_requests=log_requests)
+        self.obs = Observability(settings.environment, settings.instance_name, log_requests=log_requests,
+                                 sample_rate=settings.request_log_sample_rate, slow_ms=settings.slow_request_ms)
         self._store = store
         self.sessions: SessionService | None = None
         self.draining = False

@@ -81,10 +81,18 @@ class _LineBuffer:
 
 
 class Observability:
-    def __init__(self, environment: str, instance: str, *, log_requests: bool = True) -> None:
+    def __init__(self, environment: str, instance: str, *, log_requests: bool = True,
+                 sample_rate: float = 1.0, slow_ms: float = 1000.0) -> None:
         self.environment = environment
         self.instance = instance
         self.log_requests = log_requests
+        # Request-log sampling: 5xx answers and requests slower than slow_ms are always logged;
+        # of the rest, exactly `sample_rate` of them (a counter, not a coin: deterministic and
+        # exact over any window). Lines of a sampled log carry `sample_rate` for scaling.
+        self.sample_rate = sample_rate
+        self.slow_ms = slow_ms
+        self._ordinary = 0
+        self._kept = 0
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.latency_samples: list[float] = []
         self._latency_seen = 0
@@ -109,7 +117,7 @@ class Observability:
         self.counters["Requests"] += 1
         if status >= 500 and status != 503:
             self.counters["ServerErrors"] += 1
-        if self.log_requests:
+        if self.log_requests and self._keep(status, latency_ms):
             rec = {
                 "ts": time.time(),
                 "level": "info",
@@ -123,8 +131,22 @@ class Observability:
             }
             if extra:
                 rec.update(extra)
+            if self.sample_rate < 1.0:
+                rec["sample_rate"] = self.sample_rate
             self._out.write(orjson.dumps(rec) + b"\n")
         self.maybe_flush()
+
+    def _keep(self, status: int, latency_ms: float) -> bool:
+        if status >= 500 or latency_ms >= self.slow_ms or self.sample_rate >= 1.0:
+            return True
+        # Keep the n-th ordinary request when floor(n * rate) steps up (the epsilon absorbs
+        # binary fractions such as 0.1 * 10 = 0.9999...).
+        self._ordinary += 1
+        due = int(self._ordinary * self.sample_rate + 1e-9)
+        if due > self._kept:
+            self._kept = due
+            return True
+        return False
 
     def store_error(self, exc: BaseException) -> None:
         """Log a store error, at most once a second (an outage must not flood the logs)."""

@@ -1,8 +1,10 @@
 """The environment's customer-managed KMS key (rotation on).
 
 One key per environment encrypts the session store, SecureString parameters, log groups,
-SNS topics and the image repository. The key policy lets the account administer it and
-lets CloudWatch Logs and SNS use it only for this account's resources.
+the alarm topic and the image repository. The key policy lets the account administer it,
+lets CloudWatch Logs use it for this account's log groups, lets CloudWatch alarms publish to
+the encrypted alarm topic, and (only when flow logs go to S3) lets the log delivery service
+encrypt the objects it writes. Each service grant serves one rule in docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class EncryptionKeyProps:
     region: str
     partition: str
     deletion_window_days: int = 30
+    # VPC flow logs delivered to an SSE-KMS bucket: delivery.logs.amazonaws.com must use the key.
+    log_delivery: bool = False
 
 
 class EncryptionKey(Construct):
@@ -40,6 +44,7 @@ class EncryptionKey(Construct):
         super().__init__(scope, id)
         root = f"arn:{props.partition}:iam::{props.account_id}:root"
         logs_arn = f"arn:{props.partition}:logs:{props.region}:{props.account_id}:*"
+        alarms_arn = f"arn:{props.partition}:cloudwatch:{props.region}:{props.account_id}:alarm:{props.name_prefix}-*"
         key = KmsKey(
             self,
             "key",
@@ -59,11 +64,23 @@ class EncryptionKey(Construct):
                     ["kms:Decrypt", "kms:GenerateDataKey*"],
                     "*",
                     sid="AlarmPublishing",
-                    # CloudWatch alarms and MemoryDB cluster events publish to encrypted SNS topics.
-                    principal={"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com",
-                                           "memorydb.amazonaws.com"]},
-                    condition={"StringEquals": {"aws:SourceAccount": props.account_id}},
+                    # CloudWatch alarms publish to the CMK-encrypted alarm topic (SNS developer guide,
+                    # "compatibility between event sources from AWS services and encrypted topics").
+                    # MemoryDB events do not: MemoryDB documents that its topic must not be encrypted.
+                    principal={"Service": "cloudwatch.amazonaws.com"},
+                    condition={"StringEquals": {"aws:SourceAccount": props.account_id},
+                               "ArnLike": {"aws:SourceArn": alarms_arn}},
                 ),
+                *([policies.statement(
+                    ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                    "*",
+                    sid="LogDeliveryUse",
+                    # Vended logs (VPC flow logs) to an SSE-KMS bucket (CloudWatch Logs user guide,
+                    # "Amazon S3 bucket server-side encryption").
+                    principal={"Service": "delivery.logs.amazonaws.com"},
+                    condition={"StringEquals": {"aws:SourceAccount": props.account_id},
+                               "ArnLike": {"aws:SourceArn": logs_arn}},
+                )] if props.log_delivery else []),
             ),
         )
         KmsAlias(self, "alias", name=f"alias/{props.name_prefix}", target_key_id=key.key_id)

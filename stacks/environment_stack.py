@@ -12,8 +12,9 @@ from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
 from stacks.encryption import EncryptionKey, EncryptionKeyProps
+from stacks.endpoints import Endpoints, EndpointsProps
 from stacks.load_balancer import LoadBalancer, LoadBalancerProps
-from stacks.monitoring import Monitoring, MonitoringProps
+from stacks.monitoring import ROLLBACK_ALARMS, Monitoring, MonitoringProps
 from stacks.network import Network, NetworkProps
 from stacks.parameters import Parameters, ParametersProps
 from stacks.provider import aws_provider
@@ -39,10 +40,11 @@ class EnvironmentStack(TerraformStack):
 
         key = EncryptionKey(self, "encryption", EncryptionKeyProps(
             name_prefix=settings.name_prefix, account_id=account_id, region=settings.region,
-            partition=partition))
+            partition=partition, log_delivery=settings.network.flow_logs_destination == "s3"))
         network = Network(self, "network", NetworkProps(
             name_prefix=settings.name_prefix, settings=settings.network,
-            flow_logs_role_name=names.flow_logs_role, account_id=account_id, kms_key_arn=key.key_arn))
+            flow_logs_role_name=names.flow_logs_role, account_id=account_id, kms_key_arn=key.key_arn,
+            region=settings.region, partition=partition, flow_logs_bucket_name=names.flow_logs_bucket(account_id)))
 
         self._output("vpc_id", network.vpc_id, "ID of the VPC")
         self._output("public_subnet_ids", network.public_subnet_ids, "Public subnets (load balancer, NAT)")
@@ -57,7 +59,8 @@ class EnvironmentStack(TerraformStack):
             names=names, settings=settings.session_store, cluster_name=v.cluster_name,
             node_type=v.memorydb_node_type, num_shards=v.memorydb_num_shards,
             replicas_per_shard=v.memorydb_replicas_per_shard, vpc_id=network.vpc_id,
-            subnet_ids=network.private_subnet_ids, kms_key_arn=key_arn))
+            subnet_ids=network.private_subnet_ids, kms_key_arn=key_arn,
+            events_topic_arn=settings.monitoring.alarm_topic_arn))
         parameters = Parameters(self, "parameters", ParametersProps(
             prefix=settings.parameter_prefix, region=settings.region, account_id=self._account_id,
             partition=self._partition, kms_key_arn=key_arn, store_endpoint=store.endpoint, store_port=store.port,
@@ -81,7 +84,13 @@ class EnvironmentStack(TerraformStack):
             desired_count=v.desired_count, image_tag=v.image_tag, secrets=parameters.secrets,
             environment=self._plain_environment(), parameter_path_arn=parameters.path_arn,
             store_cluster_arn=store.cluster_arn, store_user_arn=store.user_arn,
-            target_group_arn=balancer.target_group_arn, depends_on=tuple(balancer.listeners)))
+            target_group_arn=balancer.target_group_arn, depends_on=tuple(balancer.listeners),
+            deployment_alarm_names=tuple(names.alarm(what) for what in ROLLBACK_ALARMS),
+            https_egress_anywhere=not settings.network.interface_endpoints))
+        if settings.network.interface_endpoints:
+            Endpoints(self, "endpoints", EndpointsProps(
+                names=names, region=settings.region, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
+                client_security_group_id=service.security_group_id, s3_prefix_list_id=network.s3_prefix_list_id))
         link(self, "alb-to-service", source_group_id=balancer.security_group_id,
              target_group_id=service.security_group_id, port=settings.service.container_port,
              description="Load balancer to the session service")
@@ -96,7 +105,8 @@ class EnvironmentStack(TerraformStack):
             names=names, settings=settings.monitoring, environment=settings.name, region=settings.region,
             kms_key_arn=key_arn, load_balancer_arn_suffix=balancer.arn_suffix,
             target_group_arn_suffix=balancer.target_group_arn_suffix, cluster_name=service.cluster_name,
-            service_name=service.service_name, store_cluster_name=store.cluster_name))
+            service_name=service.service_name, store_cluster_name=store.cluster_name,
+            events_topic_arn=store.events_topic_arn, container_insights=settings.service.container_insights))
 
         self._output("application_url", balancer.url, "URL of the session service")
         self._output("load_balancer_dns_name", balancer.dns_name, "DNS name of the load balancer")
@@ -120,6 +130,8 @@ class EnvironmentStack(TerraformStack):
             # Every client request arrives over HTTPS (port 80 only redirects): cookies are
             # always __Host-/Secure and responses carry HSTS.
             "SESSION_REQUIRE_HTTPS": "true" if s.https else "false",
+            "SESSION_REQUEST_LOG_SAMPLE_RATE": f"{s.service.request_log_sample_rate:g}",
+            "SESSION_SLOW_REQUEST_MS": str(s.service.slow_request_ms),
         }
 
     def _backend(self, settings: EnvironmentSettings) -> None:

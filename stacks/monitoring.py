@@ -1,8 +1,11 @@
 """Alarms that page on what users feel, and one dashboard per environment.
 
-Alarms go to an encrypted SNS topic (subscribe an e-mail address by setting, or anything
-else outside Terraform). They watch the load balancer (5xx rate, response time, unhealthy
-targets), the service (CPU, memory) and MemoryDB (engine CPU, memory, connections).
+Alarms go to the environment's CMK-encrypted SNS topic, or to an existing topic
+(`alarm_topic_arn`); `alarm_email` subscribes an address to the alarm topic and to the
+MemoryDB events topic. They watch the load balancer (5xx rate, response time, unhealthy
+targets), the service (CPU, memory, running below desired, its own store errors) and
+MemoryDB (engine CPU, memory, connections, authentication failures). The alarms a bad
+release trips (`ROLLBACK_ALARMS`) also roll the ECS deployment back.
 MemoryDB reports per node, so its alarms aggregate the cluster's nodes with a Metrics
 Insights query. The dashboard puts load balancer, service and store side by side, plus
 the session metrics the service writes as CloudWatch EMF (namespace `SessionApp`).
@@ -30,6 +33,10 @@ from stacks.settings import MonitoringSettings
 APP_NAMESPACE = "SessionApp"
 SERVICE_UTILIZATION_PERCENT = 85
 PERIOD = 60
+# What a bad release trips: tasks that cannot authenticate to MemoryDB, that fail at the store,
+# or that answer 5xx. Not capacity or load alarms (Spot reclaims, traffic peaks): rolling back a
+# good release would not help them. The ECS deployment `alarms {}` block names these.
+ROLLBACK_ALARMS = ("store-auth-failures", "store-errors", "alb-5xx-rate")
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,9 @@ class MonitoringProps:
     cluster_name: str
     service_name: str
     store_cluster_name: str
+    # The MemoryDB events topic (unencrypted, see session_store.py): alarm_email subscribes to it too.
+    events_topic_arn: Optional[str] = None
+    container_insights: bool = True  # ECS/ContainerInsights metrics exist only with it
 
 
 class Monitoring(Construct):
@@ -53,16 +63,22 @@ class Monitoring(Construct):
         super().__init__(scope, id)
         self._props = props
         names, s = props.names, props.settings
-        topic = SnsTopic(self, "alarms", name=names.alarm_topic, kms_master_key_id=props.kms_key_arn)
+        # CMK-encrypted: CloudWatch may publish to it because the key policy grants
+        # cloudwatch.amazonaws.com (the AWS-managed alias/aws/sns key cannot be granted to it).
+        topic_arn = s.alarm_topic_arn or SnsTopic(self, "alarms", name=names.alarm_topic,
+                                                  kms_master_key_id=props.kms_key_arn).arn
         if s.alarm_email:
-            SnsTopicSubscription(self, "alarm-email", topic_arn=topic.arn, protocol="email", endpoint=s.alarm_email)
-        self._topic_arn = topic.arn
+            SnsTopicSubscription(self, "alarm-email", topic_arn=topic_arn, protocol="email", endpoint=s.alarm_email)
+            if props.events_topic_arn and not s.alarm_topic_arn:
+                SnsTopicSubscription(self, "store-events-email", topic_arn=props.events_topic_arn,
+                                     protocol="email", endpoint=s.alarm_email)
+        self._topic_arn = topic_arn
         self._alarms()
         dashboard = CloudwatchDashboard(self, "dashboard", dashboard_name=names.dashboard,
                                         # json.dumps, not jsonencode: cdktf mis-escapes quoted
                                         # strings holding references inside jsonencode.
                                         dashboard_body=json.dumps(self._dashboard()))
-        self.topic_arn = topic.arn
+        self.topic_arn = topic_arn
         self.dashboard_name = dashboard.dashboard_name
 
     # ------------------------------------------------------------------ alarms
@@ -92,15 +108,30 @@ class Monitoring(Construct):
                     queries=[self._store_query("MAX", "DatabaseMemoryUsagePercentage")])
         self._alarm("store-connections", "Too many client connections to the session store",
                     s.store_max_connections, queries=[self._store_query("SUM", "CurrConnections")])
+        self._alarm("store-auth-failures", "Clients fail to authenticate to the session store (IAM token, ACL)",
+                    0, queries=[self._store_query("SUM", "AuthenticationFailures")])
+        self._alarm("store-errors", "The service's own store operations fail (its StoreErrors metric)",
+                    s.store_errors_per_minute, namespace=APP_NAMESPACE, metric="StoreErrors",
+                    dimensions={"Environment": p.environment}, statistic="Sum")
+        if p.container_insights:
+            insights = {"ClusterName": p.cluster_name, "ServiceName": p.service_name}
+            self._alarm("tasks-below-desired", "Fewer tasks run than the service wants", 0, queries=[
+                self._expression("missing", "FILL(desired, 0) - FILL(running, 0)"),
+                self._metric("desired", "ECS/ContainerInsights", "DesiredTaskCount", insights, "Average"),
+                self._metric("running", "ECS/ContainerInsights", "RunningTaskCount", insights, "Average")],
+                # Scale-out and replacements take a few minutes: only a lasting gap counts.
+                evaluation_periods=10, datapoints_to_alarm=8)
 
     def _alarm(self, what: str, description: str, threshold: float, *, queries: Optional[list] = None,
                namespace: Optional[str] = None, metric: Optional[str] = None,
                dimensions: Optional[dict[str, str]] = None, statistic: Optional[str] = None,
-               extended_statistic: Optional[str] = None) -> None:
+               extended_statistic: Optional[str] = None, evaluation_periods: int = 5,
+               datapoints_to_alarm: int = 3) -> None:
         CloudwatchMetricAlarm(
             self, what, alarm_name=self._props.names.alarm(what), alarm_description=description,
             comparison_operator="GreaterThanThreshold", threshold=threshold,
-            evaluation_periods=5, datapoints_to_alarm=3, treat_missing_data="notBreaching",
+            evaluation_periods=evaluation_periods, datapoints_to_alarm=datapoints_to_alarm,
+            treat_missing_data="notBreaching",
             alarm_actions=[self._topic_arn], ok_actions=[self._topic_arn],
             metric_query=queries, namespace=namespace, metric_name=metric, dimensions=dimensions,
             statistic=statistic, extended_statistic=extended_statistic,

@@ -144,6 +144,13 @@ class ResourceNames:
         """S3 names are global: the account ID (not a random suffix) makes this one unique."""
         return f"{self.prefix}-alb-logs-{account_id}"
 
+    def flow_logs_bucket(self, account_id: str) -> str:
+        return f"{self.prefix}-flow-logs-{account_id}"
+
+    @property
+    def endpoints_security_group(self) -> str:
+        return f"{self.prefix}-endpoints"
+
     def load_balancer_names(self) -> dict[str, str]:
         return {"load balancer name": self.load_balancer, "target group name": self.target_group}
 
@@ -169,4 +176,5 @@ class ResourceNames:
             "load balancer security group name": self.load_balancer_security_group,
             "service security group name": self.service_security_group,
             "session store security group name": self.store_security_group,
+            "endpoints security group name": self.endpoints_security_group,
         }

@@ -30,6 +30,7 @@ from cdktf_cdktf_provider_aws.ecs_cluster_capacity_providers import (
 )
 from cdktf_cdktf_provider_aws.ecs_service import (
     EcsService,
+    EcsServiceAlarms,
     EcsServiceCapacityProviderStrategy,
     EcsServiceDeploymentCircuitBreaker,
     EcsServiceLoadBalancer,
@@ -81,6 +82,10 @@ class ServiceProps:
     target_group_arn: str
     # The listener(s): the target group must belong to a load balancer before the service starts.
     depends_on: Sequence[ITerraformDependable] = field(default_factory=tuple)
+    # CloudWatch alarms that roll a deployment back when they fire during it (monitoring.ROLLBACK_ALARMS).
+    deployment_alarm_names: Sequence[str] = field(default_factory=tuple)
+    # False when VPC endpoints carry the AWS API traffic (stacks/endpoints.py adds narrower egress).
+    https_egress_anywhere: bool = True
 
 
 class Service(Construct):
@@ -94,9 +99,10 @@ class Service(Construct):
         group = security_group(self, "security-group", names.service_security_group, props.vpc_id,
                                "Session service tasks: traffic from the load balancer only")
         # Image pulls, Parameter Store, CloudWatch Logs and STS are HTTPS endpoints reached via NAT.
-        VpcSecurityGroupEgressRule(self, "https-egress", security_group_id=group.id, ip_protocol="tcp",
-                                   from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0",
-                                   description="AWS APIs over HTTPS (ECR, SSM, CloudWatch Logs, STS)")
+        if props.https_egress_anywhere:
+            VpcSecurityGroupEgressRule(self, "https-egress", security_group_id=group.id, ip_protocol="tcp",
+                                       from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0",
+                                       description="AWS APIs over HTTPS (ECR, SSM, CloudWatch Logs, STS)")
         cluster = EcsCluster(self, "cluster", name=names.ecs_cluster, setting=[EcsClusterSetting(
             name="containerInsights", value="enabled" if props.settings.container_insights else "disabled")])
         providers = EcsClusterCapacityProviders(
@@ -119,6 +125,8 @@ class Service(Construct):
                                                   container_name=names.container,
                                                   container_port=props.settings.container_port)],
             deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
+            alarms=EcsServiceAlarms(alarm_names=list(props.deployment_alarm_names), enable=True, rollback=True)
+            if props.deployment_alarm_names else None,
             deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
             health_check_grace_period_seconds=props.settings.health_check_grace_period_seconds,
             propagate_tags="SERVICE", enable_ecs_managed_tags=True, enable_execute_command=False,

@@ -9,6 +9,7 @@ user is the only member of the cluster's ACL and may touch only the service's ke
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from cdktf_cdktf_provider_aws.memorydb_acl import MemorydbAcl
 from cdktf_cdktf_provider_aws.memorydb_cluster import MemorydbCluster
@@ -36,6 +37,8 @@ class SessionStoreProps:
     vpc_id: str
     subnet_ids: list[str]
     kms_key_arn: str
+    # An existing topic for MemoryDB events (monitoring.alarm_topic_arn); None: the store's own topic.
+    events_topic_arn: Optional[str] = None
 
 
 class SessionStore(Construct):
@@ -56,7 +59,9 @@ class SessionStore(Construct):
             description="Session store engine parameters (engine defaults unless tuned here)")
         user = self._user(names, s)
         acl = MemorydbAcl(self, "acl", name=names.store_acl, user_names=[user.user_name])
-        events = SnsTopic(self, "events", name=names.store_events_topic, kms_master_key_id=props.kms_key_arn)
+        # Not encrypted, on purpose: MemoryDB documents "do not use an encrypted Amazon SNS topic for
+        # event notifications" (docs/architecture.md). Events carry cluster and node names only.
+        events_topic_arn = props.events_topic_arn or SnsTopic(self, "events", name=names.store_events_topic).arn
         cluster = MemorydbCluster(
             self, "cluster",
             name=props.cluster_name,
@@ -71,7 +76,7 @@ class SessionStore(Construct):
             snapshot_retention_limit=s.snapshot_retention_days, snapshot_window=s.snapshot_window,
             maintenance_window=s.maintenance_window, auto_minor_version_upgrade=s.auto_minor_version_upgrade,
             final_snapshot_name=names.store_final_snapshot if s.final_snapshot else None,
-            sns_topic_arn=events.arn,
+            sns_topic_arn=events_topic_arn,
         )
         self.security_group_id = group.id
         self.cluster_name = cluster.name
@@ -81,7 +86,7 @@ class SessionStore(Construct):
         self.endpoint = cluster.cluster_endpoint.get(0).address
         self.port = s.port
         self.tls = True
-        self.events_topic_arn = events.arn
+        self.events_topic_arn = events_topic_arn
 
     def _user(self, names: ResourceNames, s: SessionStoreSettings) -> MemorydbUser:
         """IAM authentication: the task role's `memorydb:Connect` is the only credential."""

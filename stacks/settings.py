@@ -18,6 +18,7 @@ CpuArchitecture = Literal["ARM64", "X86_64"]
 StoreEngine = Literal["valkey", "redis"]
 StoreAuthMode = Literal["iam", "password"]
 WafMode = Literal["block", "count"]
+FlowLogsDestination = Literal["cloud-watch-logs", "s3"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class NetworkSettings:
     # One NAT gateway is cheap; one per AZ survives the loss of an AZ.
     nat_gateways: NatGatewayMode = "single"
     flow_log_retention_days: int = 14
+    # "s3": flow logs as vended logs to an encrypted bucket (cheaper per GB than CloudWatch Logs).
+    flow_logs_destination: FlowLogsDestination = "cloud-watch-logs"
+    # Interface endpoints (ECR api/dkr, CloudWatch Logs, SSM, STS) in the private subnets; when on,
+    # the tasks' HTTPS egress is limited to them and the S3 gateway endpoint (no 0.0.0.0/0).
+    interface_endpoints: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,9 @@ class ServiceSettings:
     scale_in_cooldown_seconds: int = 300
     scale_out_cooldown_seconds: int = 300
     container_insights: bool = True
+    # Share of ordinary request log lines written (0.0-1.0); 5xx and slow requests are always logged.
+    request_log_sample_rate: float = 1.0
+    slow_request_ms: int = 1000
 
 
 @dataclass(frozen=True)
@@ -140,12 +149,15 @@ class WafSettings:
 class MonitoringSettings:
     """Alarms and dashboard."""
 
+    # Where alarms and MemoryDB events go; a production environment needs at least one.
     alarm_email: Optional[str] = None
+    alarm_topic_arn: Optional[str] = None  # an existing SNS topic (same account and region)
     target_response_time_seconds: float = 0.5
     http_5xx_rate_percent: float = 1.0
     store_cpu_percent: int = 75
     store_memory_percent: int = 80
     store_max_connections: int = 5000
+    store_errors_per_minute: int = 10
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ MAINTENANCE_WINDOW = re.compile(
     r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
 )
 IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HEALTH_CHECK_PATH = re.compile(r"^/[A-Za-z0-9/_.~-]{0,1023}$")
 DOMAIN_NAME = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -188,6 +189,9 @@ def _service_rules(s, check: Check) -> None:
           0 <= v.health_check_grace_period_seconds <= 2147483647, "must be zero or more")
     check("service.cpu_target_percent", v.cpu_target_percent, 10 <= v.cpu_target_percent <= 95, "must be 10-95")
     check("service.requests_per_target", v.requests_per_target, v.requests_per_target >= 1, "must be at least 1")
+    check("service.request_log_sample_rate", v.request_log_sample_rate, 0.0 <= v.request_log_sample_rate <= 1.0,
+          "must be 0.0-1.0 (share of ordinary request log lines kept; 5xx and slow requests are always logged)")
+    check("service.slow_request_ms", v.slow_request_ms, 1 <= v.slow_request_ms <= 60000, "must be 1-60000 milliseconds")
     for field in ("scale_in_cooldown_seconds", "scale_out_cooldown_seconds"):
         value = getattr(v, field)
         check(f"service.{field}", value, 0 <= value <= 3600, "must be 0-3600 seconds")
@@ -270,6 +274,18 @@ def _monitoring_rules(s, check: Check) -> None:
     mon = s.monitoring
     if mon.alarm_email is not None:
         check("monitoring.alarm_email", mon.alarm_email, bool(EMAIL.match(mon.alarm_email)), "must be an e-mail address")
+    if mon.alarm_topic_arn is not None:
+        match = SNS_TOPIC_ARN.match(mon.alarm_topic_arn)
+        check("monitoring.alarm_topic_arn", mon.alarm_topic_arn, bool(match),
+              "must be an SNS topic ARN: arn:aws:sns:<region>:<account id>:<name>")
+        check("monitoring.alarm_topic_arn", mon.alarm_topic_arn, not match or match.group(1) == s.region,
+              f"must be a topic in the stack's region {s.region} (alarm actions and MemoryDB events stay in-region)")
+    if s.is_production:
+        check("monitoring.alarm_email", mon.alarm_email, bool(mon.alarm_email or mon.alarm_topic_arn),
+              "a production environment needs an alarm destination: set monitoring.alarm_email or "
+              "monitoring.alarm_topic_arn")
+    check("monitoring.store_errors_per_minute", mon.store_errors_per_minute, mon.store_errors_per_minute >= 1,
+          "must be at least 1")
     check("monitoring.target_response_time_seconds", mon.target_response_time_seconds,
           0 < mon.target_response_time_seconds <= 60, "must be more than 0 and at most 60 seconds")
     check("monitoring.http_5xx_rate_percent", mon.http_5xx_rate_percent, 0 < mon.http_5xx_rate_percent <= 100,
@@ -296,6 +312,9 @@ def _name_rules(s, check: Check) -> None:
               "IAM role names must be 1-64 characters")
     bucket = resource_names.access_logs_bucket("123456789012")
     check("project/name -> access log bucket name", bucket, bool(BUCKET_NAME.match(bucket)),
+          "S3 bucket names must be 3-63 lowercase letters, digits or hyphens (with the 12-digit account ID)")
+    flow_bucket = resource_names.flow_logs_bucket("123456789012")
+    check("project/name -> flow log bucket name", flow_bucket, bool(BUCKET_NAME.match(flow_bucket)),
           "S3 bucket names must be 3-63 lowercase letters, digits or hyphens (with the 12-digit account ID)")
     repository = resource_names.image_repository
     check("project/name -> ECR repository name", repository, bool(ECR_NAME.match(repository)),

@@ -284,6 +284,19 @@ def test_security_group_rule_description_for_referenced_group(aws: Any) -> None:
     assert got[0]["ReferencedGroupInfo"]["GroupId"] == b
 
 
+def test_security_group_rule_description_for_prefix_list(aws: Any) -> None:
+    """Egress to the S3 gateway endpoint's prefix list keeps its description (AWS does)."""
+    ec2 = aws("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(GroupName=_name("unit-pl"), Description="pl", VpcId=vpc)["GroupId"]
+    prefix_list = ec2.describe_managed_prefix_lists()["PrefixLists"][0]["PrefixListId"]
+    rule = ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+         "PrefixListIds": [{"PrefixListId": prefix_list, "Description": "image layers from S3"}]}])["SecurityGroupRules"][0]
+    got = ec2.describe_security_group_rules(SecurityGroupRuleIds=[rule["SecurityGroupRuleId"]])["SecurityGroupRules"]
+    assert got[0]["Description"] == "image layers from S3" and got[0]["PrefixListId"] == prefix_list
+
+
 # ---------------------------------------------------------------- KMS
 def test_kms_rotation_period_is_stored(aws: Any) -> None:
     kms = aws("kms")

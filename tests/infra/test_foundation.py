@@ -92,13 +92,48 @@ def test_default_security_group_has_no_rules(synthesized, env):
                                                     DefaultSecurityGroup.TF_RESOURCE_TYPE, {"ingress": [], "egress": []})
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", ("dev", "staging"))
 def test_flow_logs_go_to_an_encrypted_log_group_with_retention(synthesized, env):
     stack = synthesized[f"session-{env}"]
     assert Testing.to_have_resource_with_properties(as_text(stack), FlowLog.TF_RESOURCE_TYPE, {
         "traffic_type": "ALL", "log_destination_type": "cloud-watch-logs"})
     group = next(g for g in resources(stack, "aws_cloudwatch_log_group").values() if "flow-logs" in g["name"])
     assert group["retention_in_days"] in (7, 30, 365) and group["kms_key_id"].startswith("${aws_kms_key.")
+
+
+def test_prod_flow_logs_go_to_an_encrypted_bucket_that_expires_them(synthesized):
+    stack = synthesized["session-prod"]
+    (flow,) = resources(stack, FlowLog.TF_RESOURCE_TYPE).values()
+    assert flow["log_destination_type"] == "s3" and "iam_role_arn" not in flow
+    (key, bucket), = [(k, b) for k, b in resources(stack, "aws_s3_bucket").items() if "flow-logs" in b["bucket"]]
+    assert flow["log_destination"] == f"${{aws_s3_bucket.{key}.arn}}"
+    assert bucket["bucket"] == "session-app-prod-flow-logs-${data.aws_caller_identity.account.account_id}"
+    (lifecycle,) = [c for c in resources(stack, "aws_s3_bucket_lifecycle_configuration").values()
+                    if c["bucket"] == f"${{aws_s3_bucket.{key}.id}}"]
+    assert lifecycle["rule"][0]["expiration"] == [{"days": 365}]
+    (encryption,) = [c for c in resources(stack, "aws_s3_bucket_server_side_encryption_configuration").values()
+                     if c["bucket"] == f"${{aws_s3_bucket.{key}.id}}"]
+    assert encryption["rule"][0]["apply_server_side_encryption_by_default"]["kms_master_key_id"].startswith("${aws_kms_key.")
+    (policy,) = [p["policy"] for p in resources(stack, "aws_s3_bucket_policy").values()
+                 if p["bucket"] == f"${{aws_s3_bucket.{key}.id}}"]
+    assert "delivery.logs.amazonaws.com" in policy and "AWSLogs/" in policy and "aws:SourceAccount" in policy
+    # Vended-log delivery to an SSE-KMS bucket needs the key: prod's key policy admits it, dev's does not.
+    assert "delivery.logs.amazonaws.com" in only_key_policy(stack)
+    assert "delivery.logs.amazonaws.com" not in only_key_policy(synthesized["session-dev"])
+
+
+def only_key_policy(stack: dict) -> str:
+    (key,) = resources(stack, "aws_kms_key").values()
+    return key["policy"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_key_policy_grants_each_service_for_one_rule(synthesized, env):
+    """CloudWatch alarms may use the key (to publish to the encrypted alarm topic), only for this
+    account's alarms of this environment; no grant for EventBridge or MemoryDB (its topic is unencrypted)."""
+    policy = only_key_policy(synthesized[f"session-{env}"])
+    assert "cloudwatch.amazonaws.com" in policy and f":alarm:session-app-{env}-*" in policy
+    assert "events.amazonaws.com" not in policy and "memorydb.amazonaws.com" not in policy
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -94,7 +94,30 @@ RULES = [
     ("monitoring.store_cpu_percent", 90, 0, "1-100"),
     ("monitoring.store_memory_percent", 100, 101, "1-100"),
     ("monitoring.store_max_connections", 1, 0, "at least 1"),
+    ("monitoring.store_errors_per_minute", 1, 0, "at least 1"),
+    ("monitoring.alarm_topic_arn", "arn:aws:sns:us-east-1:123456789012:oncall", "oncall", "SNS topic ARN"),
+    ("monitoring.alarm_topic_arn", "arn:aws:sns:us-east-1:123456789012:oncall",
+     "arn:aws:sns:eu-west-1:123456789012:oncall", "stack's region"),
+    ("service.request_log_sample_rate", 0.0, 1.5, "0.0-1.0"),
+    ("service.request_log_sample_rate", 1.0, -0.1, "5xx and slow requests are always logged"),
+    ("service.slow_request_ms", 250, 0, "1-60000"),
 ]
+
+PROD = EnvironmentSettings(name="prod")
+
+
+@pytest.mark.parametrize("destination", [{"alarm_email": "oncall@example.org"},
+                                         {"alarm_topic_arn": "arn:aws:sns:us-east-1:123456789012:oncall"}])
+def test_production_needs_an_alarm_destination(destination):
+    assert PROD.is_production
+    for field, value in destination.items():
+        validate(with_setting(PROD, f"monitoring.{field}", value))
+    with pytest.raises(InvalidSettings) as raised:
+        validate(PROD)  # no e-mail, no topic
+    (problem,) = raised.value.problems
+    assert problem.field == "monitoring.alarm_email" and "monitoring.alarm_topic_arn" in problem.rule
+    assert str(problem).startswith("environment 'prod': monitoring.alarm_email = None: a production environment")
+    validate(BASE)  # dev may go without
 
 
 @pytest.mark.parametrize(("field", "good", "bad", "rule"), RULES, ids=[f"{r[0]}={r[2]!r}" for r in RULES])

@@ -70,3 +70,17 @@ def https_stack() -> dict:
     settings = load_environment("prod")
     settings = replace(settings, load_balancer=replace(settings.load_balancer, certificate_arn=CERTIFICATE_ARN))
     return json.loads(Testing.synth(EnvironmentStack(Testing.app(), settings)))
+
+
+def synth_with(env: str, **sections: dict) -> dict:
+    """`env`'s stack synthesized with some settings changed: synth_with("dev", network={...})."""
+    from cdktf import Testing
+
+    from stacks.config_loader import load_environment
+    from stacks.environment_stack import EnvironmentStack
+    from stacks.validation import validate
+
+    settings = load_environment(env)
+    settings = replace(settings, **{name: replace(getattr(settings, name), **values) for name, values in sections.items()})
+    validate(settings)
+    return json.loads(Testing.synth(EnvironmentStack(Testing.app(), settings)))

@@ -11,7 +11,8 @@ from tests.infra.conftest import ENVIRONMENTS
 from tests.infra.workload.conftest import as_text, container, resources
 
 PLAIN = {"SESSION_ENVIRONMENT", "SESSION_HTTP_PORT", "SESSION_MAX_PAYLOAD_BYTES", "AWS_REGION", "SESSION_SERVED_BY_HEADER",
-         "SESSION_REQUIRE_HTTPS"}
+         "SESSION_REQUIRE_HTTPS",
+         "SESSION_REQUEST_LOG_SAMPLE_RATE", "SESSION_SLOW_REQUEST_MS"}
 
 
 def parameter_names(stack: dict) -> set[str]:
@@ -69,4 +70,6 @@ def test_task_receives_exactly_the_contract(env_stacks, env):
     assert environment["SESSION_HTTP_PORT"] == "8080"
     assert environment["SESSION_SERVED_BY_HEADER"] == "false"
     assert environment["AWS_REGION"] == "us-east-1"
+    assert environment["SESSION_REQUEST_LOG_SAMPLE_RATE"] == ("0.1" if env == "prod" else "1")
+    assert environment["SESSION_SLOW_REQUEST_MS"] == "1000"
     assert not set(environment) & set(secrets)

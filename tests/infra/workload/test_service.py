@@ -102,7 +102,18 @@ def test_service_reaches_only_the_store_and_https(env_stacks, env):
     egress = [(r.get("from_port"), groups.get(r.get("referenced_security_group_id"), r.get("cidr_ipv4")))
               for r in resources(stack, "aws_vpc_security_group_egress_rule").values()
               if groups.get(r["security_group_id"]) == f"session-app-{env}-service"]
-    assert sorted(egress) == [(443, "0.0.0.0/0"), (6379, f"session-app-{env}-store")]
+    https = (443, f"session-app-{env}-endpoints") if env == "prod" else (443, "0.0.0.0/0")  # test_private_egress.py
+    assert https in egress and (6379, f"session-app-{env}-store") in egress
+    assert len([e for e in egress if e[0] == 443]) == (2 if env == "prod" else 1)  # prod: + the S3 prefix list
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_deployment_alarms_roll_back_a_bad_release(env_stacks, env):
+    (service,) = resources(env_stacks[env], "aws_ecs_service").values()
+    assert service["alarms"] == {"enable": True, "rollback": True, "alarm_names": [
+        f"session-app-{env}-store-auth-failures", f"session-app-{env}-store-errors", f"session-app-{env}-alb-5xx-rate"]}
+    alarms = {a["alarm_name"] for a in resources(env_stacks[env], "aws_cloudwatch_metric_alarm").values()}
+    assert set(service["alarms"]["alarm_names"]) <= alarms
 
 
 def test_roles_do_only_what_the_service_needs(env_stacks):

@@ -64,10 +64,23 @@ def test_store_admits_6379_only_from_the_service(env_stacks, env):
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_cluster_events_go_to_an_encrypted_topic(env_stacks, env):
-    topics = resources(env_stacks[env], "aws_sns_topic").values()
-    events = next(t for t in topics if t["name"].endswith("-store-events"))
-    assert events["kms_master_key_id"].startswith("${aws_kms_key.")
+def test_cluster_events_go_to_an_unencrypted_topic(env_stacks, env):
+    """MemoryDB documents: do not use an encrypted SNS topic for event notifications."""
+    stack = env_stacks[env]
+    key, events = next((k, t) for k, t in resources(stack, "aws_sns_topic").items() if t["name"].endswith("-store-events"))
+    assert "kms_master_key_id" not in events
+    (cluster,) = resources(stack, "aws_memorydb_cluster").values()
+    assert cluster["sns_topic_arn"] == f"${{aws_sns_topic.{key}.arn}}"
+
+
+def test_an_existing_alarm_topic_receives_the_cluster_events():
+    from tests.infra.workload.conftest import synth_with
+
+    topic = "arn:aws:sns:us-east-1:123456789012:oncall"
+    stack = synth_with("prod", monitoring={"alarm_topic_arn": topic, "alarm_email": None})
+    (cluster,) = resources(stack, "aws_memorydb_cluster").values()
+    assert cluster["sns_topic_arn"] == topic
+    assert not resources(stack, "aws_sns_topic") and not resources(stack, "aws_sns_topic_subscription")
 
 
 def test_subnet_group_spans_the_private_subnets(env_stacks):
