@@ -74,7 +74,8 @@ class EnvironmentStack(TerraformStack):
             desired_count=v.desired_count, image_tag=v.image_tag, secrets=parameters.secrets,
             environment=self._plain_environment(), parameter_path_arn=parameters.path_arn,
             store_cluster_arn=store.cluster_arn, store_user_arn=store.user_arn,
-            target_group_arn=balancer.target_group_arn, depends_on=tuple(balancer.listeners)))
+            target_group_arn=balancer.target_group_arn, depends_on=tuple(balancer.listeners),
+            delete_images_on_destroy=settings.delete_images_on_destroy))
         link(self, "alb-to-service", source_group_id=balancer.security_group_id,
              target_group_id=service.security_group_id, port=settings.service.container_port,
              description="Load balancer to the session service")

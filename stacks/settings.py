@@ -95,6 +95,8 @@ class ServiceSettings:
     scale_in_cooldown_seconds: int = 300
     scale_out_cooldown_seconds: int = 300
     container_insights: bool = True
+    # May `destroy` delete the image repository with the images in it? None: yes, except in production.
+    delete_images_on_destroy: Optional[bool] = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,12 @@ class EnvironmentSettings:
     @property
     def state_key(self) -> str:
         return f"{self.backend.key_prefix}/{self.name}/terraform.tfstate"
+
+    @property
+    def delete_images_on_destroy(self) -> bool:
+        """`service.delete_images_on_destroy`, or else: outside production only (prod keeps its images)."""
+        chosen = self.service.delete_images_on_destroy
+        return (not self.is_production) if chosen is None else chosen
 
     @property
     def is_production(self) -> bool:

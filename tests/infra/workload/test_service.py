@@ -43,6 +43,24 @@ def test_repository_is_immutable_scanned_encrypted_and_pruned(env_stacks, env):
     assert "expire" in only(stack, "aws_ecr_lifecycle_policy")["policy"]
 
 
+@pytest.mark.parametrize(("env", "force"), [("dev", True), ("staging", True), ("prod", False)])
+def test_repository_can_be_destroyed_outside_production(env_stacks, env, force):
+    """Without force_delete, destroy stops at RepositoryNotEmpty once an image was pushed."""
+    assert only(env_stacks[env], EcrRepository.TF_RESOURCE_TYPE)["force_delete"] is force
+
+
+@pytest.mark.parametrize(("env", "chosen", "deleted"), [
+    ("prod", None, False), ("prod", True, True), ("dev", None, True), ("dev", False, False)])
+def test_delete_images_on_destroy_setting_overrides_the_production_default(env, chosen, deleted):
+    from dataclasses import replace
+
+    from stacks.config_loader import load_environment
+
+    settings = load_environment(env)
+    settings = replace(settings, service=replace(settings.service, delete_images_on_destroy=chosen))
+    assert settings.delete_images_on_destroy is deleted
+
+
 @pytest.mark.parametrize(("env", "days"), [("dev", 7), ("staging", 30), ("prod", 365)])
 def test_logs_go_to_the_environment_log_group_with_its_retention(env_stacks, env, days):
     stack = env_stacks[env]
