@@ -131,3 +131,14 @@ def test_roles_do_only_what_the_service_needs(env_stacks):
     execution = policies["start-session-service"]
     assert "arn:${data.aws_partition.partition.partition}:ssm:us-east-1:${data.aws_caller_identity.account.account_id}:parameter/session-app/dev/*" in execution
     assert "kms:ViaService" in execution and "aws_ecr_repository." in execution
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_container_health_check_and_stop_timeout_within_ecs_bounds(env_stacks, env):
+    """RegisterTaskDefinition: interval 5-300, timeout 2-60, retries 1-10, startPeriod 0-300 s;
+    Fargate's stopTimeout is at most 120 s."""
+    definition = container(env_stacks[env])
+    check = definition["healthCheck"]
+    assert 5 <= check["interval"] <= 300 and 2 <= check["timeout"] <= 60 and check["timeout"] < check["interval"]
+    assert 1 <= check["retries"] <= 10 and 0 <= check["startPeriod"] <= 300
+    assert 2 <= definition["stopTimeout"] <= 120
