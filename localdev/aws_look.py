@@ -70,5 +70,8 @@ def call(aws_dir: Path, service: str, operation: str, options: list[str]) -> int
     shape = client.meta.service_model.operation_model(api_name).input_shape
     answer = getattr(client, method)(**parse_options(shape, options))
     answer.pop("ResponseMetadata", None)
-    print(json.dumps(answer, indent=2, default=str))
+    try:
+        print(json.dumps(answer, indent=2, default=str))
+    except BrokenPipeError:  # `... | head`
+        sys.stderr.close()
     return 0
