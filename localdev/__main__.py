@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from localdev.check import CheckFailed, run_check
+from localdev.procs import heartbeat
 from localdev.runtime import ROOT, start_runtime, stop_runtime
 
 DEMO_DIR = ROOT / ".demo"
@@ -26,7 +27,8 @@ def demo(args: argparse.Namespace) -> int:
     # The runtime starts first (seconds), so it can be tried while the AWS cycle runs (minutes).
     print("== The runtime on loopback: Redis Cluster for MemoryDB, 3 service instances, HAProxy for the ALB",
           flush=True)
-    state, _cluster = start_runtime(DEMO_DIR / "runtime", lb_port=args.port)
+    with heartbeat("the runtime to start", _say):
+        state, _cluster = start_runtime(DEMO_DIR / "runtime", lb_port=args.port)
     _print_urls(state)
     if not args.skip_aws:
         from localdev.aws_cycle import deploy
@@ -41,7 +43,8 @@ def demo(args: argparse.Namespace) -> int:
         _print_aws_commands(up.emulator.url, up.settings)
     print("\n== Scripted check through the load balancer", flush=True)
     try:
-        run_check(state, say=_say)
+        with heartbeat("the scripted check", _say):
+            run_check(state, say=_say)
     except CheckFailed as failure:
         print(f"CHECK FAILED: {failure}", file=sys.stderr)
         return 1
@@ -85,17 +88,17 @@ def _print_aws_commands(url: str, settings) -> None:
           f"(backend: S3 on the emulator)", flush=True)
 
 
-def down(_args: argparse.Namespace | None = None, quiet: bool = False) -> int:
+def down(_args: argparse.Namespace | None = None, quiet: bool = False, directory: Path = DEMO_DIR) -> int:
     """Stops every process by its pidfile, the emulator included. Stopping the emulator discards the
     deployment: its resources and its Terraform state exist only in the emulator's memory, so there is
     nothing left to destroy, and `terraform destroy` would only add MemoryDB's ~5 minutes of fixed
     provider waits. The destroy path itself is proven by tests/deploy (run_cycle)."""
-    stopped = stop_runtime(DEMO_DIR) if DEMO_DIR.exists() else []
-    shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    stopped = stop_runtime(directory) if directory.exists() else []
+    shutil.rmtree(directory, ignore_errors=True)
     if not quiet:
         emulator = " (the AWS emulator among them: session-dev and its state are gone with it)" \
             if "emulator" in stopped else ""
-        print(f"stopped {len(stopped)} process(es){emulator}; removed {DEMO_DIR.relative_to(ROOT)}/")
+        print(f"stopped {len(stopped)} process(es){emulator}; removed {directory}/")
     return 0
 
 

@@ -15,7 +15,6 @@ stops the emulator by its PID.
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Callable
 
 from emulator import EmulatorHandle, start_emulator
 from localdev.aws_checks import run_checks
+from localdev.procs import heartbeat
 from localdev.synthesis import synthesize
 from localdev.terraform import cli_environment, terraform
 from stacks.config_loader import load_environment
@@ -38,26 +38,16 @@ class Step:
     """Times one step and reports it; `fail` records why the cycle failed. A step that runs longer
     than HEARTBEAT_SECONDS says every HEARTBEAT_SECONDS that it is still alive."""
 
-    def __init__(self, say: Say, log: Path, heartbeat: float = HEARTBEAT_SECONDS):
-        self.say, self.log, self.failures, self.heartbeat = say, log, [], heartbeat
+    def __init__(self, say: Say, log: Path, every: float = HEARTBEAT_SECONDS):
+        self.say, self.log, self.failures, self.every = say, log, [], every
 
     def run(self, title: str, action: Callable[[], str | None]) -> bool:
         started = time.monotonic()
-        done = threading.Event()
-
-        def beat() -> None:
-            while not done.wait(self.heartbeat):
-                self.say(f"  ...     {title}: still waiting, {time.monotonic() - started:.0f}s so far")
-
-        pulse = threading.Thread(target=beat, name="heartbeat", daemon=True)
-        pulse.start()
         try:
-            problem = action()
+            with heartbeat(title, self.say, self.every):
+                problem = action()
         except Exception as error:  # report, never a traceback
             problem = f"{type(error).__name__}: {error}"
-        finally:
-            done.set()
-            pulse.join()
         seconds = time.monotonic() - started
         if problem:
             self.failures.append(f"{title}: {problem}")

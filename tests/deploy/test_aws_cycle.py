@@ -19,7 +19,8 @@ import sys
 from localdev import procs
 from localdev.aws_cycle import deploy
 from localdev.aws_look import call
-from localdev.runtime import ROOT, stop_runtime
+from localdev.__main__ import down
+from localdev.runtime import ROOT
 
 
 def test_dev_deploys_stays_up_for_the_demo_then_destroys_and_down_removes_it(tmp_path, capsys):
@@ -54,11 +55,11 @@ def test_dev_deploys_stays_up_for_the_demo_then_destroys_and_down_removes_it(tmp
         # The full destroy proof, on the same deployment.
         assert up.destroy(), "\n".join(lines) + "\n" + (directory / "terraform.log").read_text()[-6000:]
     finally:
-        # `make down`: every process by its pidfile, the emulator included.
-        stopped = stop_runtime(directory)
-    assert "emulator" in stopped
+        # `make down` (python -m localdev down) on this directory: every process by its pidfile.
+        down(directory=tmp_path)
+    assert "stopped 1 process(es) (the AWS emulator among them" in capsys.readouterr().out
     assert not procs.pid_alive(up.emulator.pid) and not procs.port_open(up.emulator.port)
-    assert not (directory / "emulator.pid").exists()
+    assert not tmp_path.exists()
 
 
 def test_aws_command_wrapper_reports_no_emulator(tmp_path):
@@ -67,3 +68,24 @@ def test_aws_command_wrapper_reports_no_emulator(tmp_path):
                              f"sys.exit(call(Path({str(tmp_path)!r}), 'memorydb', 'describe-clusters', []))"],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "make demo" in result.stderr
+
+
+def test_a_long_step_says_it_is_alive(tmp_path):
+    """Every wait longer than the heartbeat period reports elapsed time and what it waits for."""
+    import threading
+
+    from localdev.aws_cycle import Step
+
+    lines: list[str] = []
+    beat = threading.Event()
+
+    def say(line: str) -> None:
+        lines.append(line)
+        if "still waiting" in line:
+            beat.set()
+
+    step = Step(say, tmp_path / "log", every=0.05)
+    assert step.run("terraform apply", lambda: None if beat.wait(30) else "no heartbeat within 30 s")
+    assert any(line.startswith("  ...     terraform apply: still waiting, ") and line.endswith("s so far")
+               for line in lines), lines
+    assert lines[-1].startswith("  ok      terraform apply (")
