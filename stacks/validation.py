@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from stacks.contract import SERVICE_KEEP_ALIVE_SECONDS
 from stacks.limits import (
     CLOUDWATCH_LOG_RETENTION_DAYS,
     FARGATE_MEMORY_BY_CPU,
@@ -228,6 +229,10 @@ def _load_balancer_rules(s, check: Check) -> None:
           0 <= lb.deregistration_delay_seconds <= 3600, "must be 0-3600 seconds")
     check("load_balancer.idle_timeout_seconds", lb.idle_timeout_seconds, 1 <= lb.idle_timeout_seconds <= 4000,
           "must be 1-4000 seconds")
+    check("load_balancer.idle_timeout_seconds", lb.idle_timeout_seconds,
+          lb.idle_timeout_seconds < SERVICE_KEEP_ALIVE_SECONDS,
+          f"must be shorter than the service's keep-alive ({SERVICE_KEEP_ALIVE_SECONDS} s): otherwise the load "
+          "balancer reuses connections the service already closed and answers 502")
 
 
 def _monitoring_rules(s, check: Check) -> None:
