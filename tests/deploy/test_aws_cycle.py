@@ -89,3 +89,23 @@ def test_a_long_step_says_it_is_alive(tmp_path):
     assert any(line.startswith("  ...     terraform apply: still waiting, ") and line.endswith("s so far")
                for line in lines), lines
     assert lines[-1].startswith("  ok      terraform apply (")
+
+
+def test_aws_command_options_are_typed_by_the_operation():
+    import boto3
+
+    from localdev.aws_look import parse_options
+
+    session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+
+    def shape(service: str, operation: str):
+        client = session.client(service, endpoint_url="http://127.0.0.1:9")
+        return client.meta.service_model.operation_model(client.meta.method_to_api_mapping[operation]).input_shape
+
+    assert parse_options(shape("ssm", "get_parameters_by_path"), ["--path", "/session-app/dev/", "--recursive"]) == {
+        "Path": "/session-app/dev/", "Recursive": True}
+    assert parse_options(shape("ecs", "describe_services"), ["--cluster", "c", "--services", "a", "b"]) == {
+        "cluster": "c", "services": ["a", "b"]}  # ECS names its members in camelCase
+    assert parse_options(shape("application-autoscaling", "describe_scalable_targets"),
+                         ["--service-namespace", "ecs", "--max-results", "5"]) == {"ServiceNamespace": "ecs",
+                                                                                  "MaxResults": 5}
