@@ -20,8 +20,8 @@ APT_PACKAGES := redis-server haproxy wrk
 .PHONY: help install synth demo down test bench-synth bench-app checkov clean
 
 help:
-	@echo "make demo         deploy to a local AWS emulator and run the system on 127.0.0.1 (no AWS account)"
-	@echo "make down         stop everything 'make demo' started"
+	@echo "make demo         deploy session-dev to a local AWS emulator and run the system on 127.0.0.1; both stay up"
+	@echo "make down         stop everything 'make demo' started (stopping the emulator discards session-dev)"
 	@echo "make test         run the whole test suite"
 	@echo "make synth        synthesize every stack into cdktf.out/stacks/"
 	@echo "make bench-synth  cold synthesis: this project's loader against the documented import"
@@ -67,6 +67,8 @@ test: install tools/checkov/.venv/.synced
 demo: install
 	$(PY) -m localdev demo
 
+# Stops every process by its recorded PID, the emulator too: session-dev and its Terraform state
+# live only in the emulator's memory, so that is the teardown (terraform destroy is tests/deploy's).
 down:
 	@if [ -x $(PY) ]; then $(PY) -m localdev down; fi
 

@@ -6,34 +6,46 @@ stack with its S3 backend and lock file pointed at the emulator. The synthesized
 same as for AWS; only the environment (AWS_ENDPOINT_URL, throwaway credentials) and the
 backend flags given at init time differ. Then: a second plan must be empty, the original
 design's checks must pass through the AWS API, and destroy must leave the state empty.
+
+`run_cycle` is that whole proof (tests/deploy). `deploy` stops before the destroy and leaves the
+emulator running: `make demo` uses it so the deployment can be looked at, and `make down`
+stops the emulator by its PID.
 """
 
 from __future__ import annotations
 
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from emulator import start_emulator
+from emulator import EmulatorHandle, start_emulator
 from localdev.aws_checks import run_checks
+from localdev.procs import heartbeat
 from localdev.synthesis import synthesize
 from localdev.terraform import cli_environment, terraform
 from stacks.config_loader import load_environment
+from stacks.settings import EnvironmentSettings
 
 Say = Callable[[str], None]
 
 
-class Step:
-    """Times one step and reports it; `fail` records why the cycle failed."""
+HEARTBEAT_SECONDS = 10.0
 
-    def __init__(self, say: Say, log: Path):
-        self.say, self.log, self.failures = say, log, []
+
+class Step:
+    """Times one step and reports it; `fail` records why the cycle failed. A step that runs longer
+    than HEARTBEAT_SECONDS says every HEARTBEAT_SECONDS that it is still alive."""
+
+    def __init__(self, say: Say, log: Path, every: float = HEARTBEAT_SECONDS):
+        self.say, self.log, self.failures, self.every = say, log, [], every
 
     def run(self, title: str, action: Callable[[], str | None]) -> bool:
         started = time.monotonic()
         try:
-            problem = action()
+            with heartbeat(title, self.say, self.every):
+                problem = action()
         except Exception as error:  # report, never a traceback
             problem = f"{type(error).__name__}: {error}"
         seconds = time.monotonic() - started
@@ -45,8 +57,45 @@ class Step:
         return True
 
 
-def run_cycle(directory: Path, *, emulator_port: int | None = 5000, environment: str = "dev",
-              say: Say = print) -> bool:
+@dataclass
+class Deployment:
+    """One environment applied to a running emulator (the emulator outlives the caller when detached)."""
+
+    directory: Path
+    settings: EnvironmentSettings
+    emulator: EmulatorHandle
+    env: dict[str, str]
+    stack: Path
+    step: Step
+    ok: bool = False
+
+    @property
+    def pidfile(self) -> Path:
+        return self.directory / "emulator.pid"
+
+    def terraform(self, *args: str) -> str | None:
+        result = terraform(self.stack, self.env, *args, log=self.step.log)
+        return None if result.returncode == 0 else _last_error(result)
+
+    def destroy(self) -> bool:
+        """terraform destroy, then the state must be empty."""
+        name = self.settings.stack_name
+        destroyed = self.step.run(f"{name}: destroy (MemoryDB alone takes ~5 min of provider waits)",
+                                  lambda: self.terraform("destroy", "-input=false", "-auto-approve"))
+        return destroyed and self.step.run("state is empty after destroy",
+                                           lambda: _state_is_empty(self.stack, self.env, self.step.log))
+
+    def stop_emulator(self) -> None:
+        """Stops the emulator by its PID: whatever it held (resources, state bucket) is gone."""
+        self.emulator.stop()
+        self.pidfile.unlink(missing_ok=True)
+        (self.directory / "emulator.url").unlink(missing_ok=True)
+
+
+def deploy(directory: Path, *, emulator_port: int | None = 5000, environment: str = "dev", say: Say = print,
+           detach: bool = False, second_plan: bool = True) -> Deployment | None:
+    """Synthesize, start the emulator, bootstrap, apply, (second plan), checks. The emulator keeps
+    running whatever the outcome (its PID is in `<directory>/emulator.pid`); None if synthesis failed."""
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / "terraform.log"
     log.write_text("")
@@ -54,35 +103,44 @@ def run_cycle(directory: Path, *, emulator_port: int | None = 5000, environment:
     stacks_dir = directory / "cdktf.out" / "stacks"
     step = Step(say, log)
     if not step.run("synthesize every stack (python main.py)", lambda: _synthesize(directory / "cdktf.out")):
-        return False
-    emulator = start_emulator(port=emulator_port, log_path=directory / "emulator.log")
+        return None
+    emulator = start_emulator(port=emulator_port, log_path=directory / "emulator.log", detach=detach)
     (directory / "emulator.pid").write_text(f"{emulator.pid}\n")  # so `make down` finds it after a crash
-    say(f"  emulator (moto with the gaps filled) on {emulator.url}")
+    (directory / "emulator.url").write_text(f"{emulator.url}\n")  # for `python -m localdev aws ...`
+    say(f"  emulator (moto with the gaps filled) on {emulator.url}, PID {emulator.pid}")
     env = cli_environment(directory, emulator.env())
-    bootstrap, stack = stacks_dir / "session-bootstrap", stacks_dir / settings.stack_name
+    bootstrap = stacks_dir / "session-bootstrap"
+    up = Deployment(directory, settings, emulator, env, stacks_dir / settings.stack_name, step)
 
     def tf(where: Path, *args: str) -> str | None:
         result = terraform(where, env, *args, log=log)
         return None if result.returncode == 0 else _last_error(result)
 
-    backend_flags = emulator.s3_backend_args()
+    name = settings.stack_name
+    up.ok = (step.run("session-bootstrap: init", lambda: tf(bootstrap, "init", "-input=false"))
+             and step.run(f"session-bootstrap: apply (state bucket {settings.backend.state_bucket})",
+                          lambda: tf(bootstrap, "apply", "-input=false", "-auto-approve"))
+             and step.run(f"{name}: init with the S3 backend and lock file on the emulator",
+                          lambda: up.terraform("init", "-input=false", *emulator.s3_backend_args()))
+             and step.run(f"{name}: apply", lambda: up.terraform("apply", "-input=false", "-auto-approve"))
+             and (not second_plan or step.run(f"{name}: second plan shows no changes",
+                                              lambda: _plan_is_empty(up.stack, env, log)))
+             and step.run("checks of the original design through the AWS API",
+                          lambda: _checks(settings, emulator, say)))
+    return up
+
+
+def run_cycle(directory: Path, *, emulator_port: int | None = 5000, environment: str = "dev",
+              say: Say = print) -> bool:
+    """The whole proof: deploy, second plan empty, checks, destroy, empty state; the emulator stops."""
+    up = deploy(directory, emulator_port=emulator_port, environment=environment, say=say)
+    if up is None:
+        return False
     try:
-        ok = (step.run("session-bootstrap: init", lambda: tf(bootstrap, "init", "-input=false"))
-              and step.run(f"session-bootstrap: apply (state bucket {settings.backend.state_bucket})",
-                           lambda: tf(bootstrap, "apply", "-input=false", "-auto-approve"))
-              and step.run(f"{settings.stack_name}: init with the S3 backend and lock file on the emulator",
-                           lambda: tf(stack, "init", "-input=false", *backend_flags))
-              and step.run(f"{settings.stack_name}: apply", lambda: tf(stack, "apply", "-input=false", "-auto-approve"))
-              and step.run(f"{settings.stack_name}: second plan shows no changes",
-                           lambda: _plan_is_empty(stack, env, log))
-              and step.run("checks of the original design through the AWS API", lambda: _checks(settings, emulator, say)))
-        destroyed = step.run(f"{settings.stack_name}: destroy (MemoryDB alone takes ~5 min of provider waits)",
-                             lambda: tf(stack, "destroy", "-input=false", "-auto-approve"))
-        empty = destroyed and step.run("state is empty after destroy", lambda: _state_is_empty(stack, env, log))
-        return ok and destroyed and empty
+        destroyed = up.destroy()  # also after a failed apply: leave nothing behind
+        return up.ok and destroyed
     finally:
-        emulator.stop()
-        (directory / "emulator.pid").unlink(missing_ok=True)
+        up.stop_emulator()
 
 
 def _synthesize(outdir: Path) -> str | None:

@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -209,7 +210,28 @@ def stop_all(procs: Iterable[subprocess.Popen], timeout: float = 10.0) -> None:
             p.wait(5)
 
 
+@contextlib.contextmanager
+def heartbeat(what: str, say, every: float = 10.0):
+    """While the block runs, say every *every* seconds that it still waits for *what*, with the
+    elapsed time, so a long wait never looks like a hang."""
+    started = time.monotonic()
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(every):
+            say(f"  ...     {what}: still waiting, {time.monotonic() - started:.0f}s so far")
+
+    pulse = threading.Thread(target=beat, name="heartbeat", daemon=True)
+    pulse.start()
+    try:
+        yield
+    finally:
+        done.set()
+        pulse.join()
+
+
 __all__ = [
+    "heartbeat",
     "LOOPBACK",
     "free_port",
     "free_ports",

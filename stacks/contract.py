@@ -19,3 +19,8 @@ PARAMETERS: dict[str, str] = {
     "config/session-timeout": "SESSION_IDLE_TIMEOUT_SECONDS",
     "config/session-absolute-lifetime": "SESSION_ABSOLUTE_LIFETIME_SECONDS",
 }
+
+# uvicorn's keep-alive timeout in app/server.py. The load balancer's idle timeout must stay
+# below it: AWS recommends targets keep connections open longer than the load balancer, or the
+# ALB reuses a connection the service has just closed and answers 502.
+SERVICE_KEEP_ALIVE_SECONDS = 65

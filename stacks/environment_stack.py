@@ -86,7 +86,8 @@ class EnvironmentStack(TerraformStack):
             store_cluster_arn=store.cluster_arn, store_user_arn=store.user_arn,
             target_group_arn=balancer.target_group_arn, depends_on=tuple(balancer.listeners),
             deployment_alarm_names=tuple(names.alarm(what) for what in ROLLBACK_ALARMS),
-            https_egress_anywhere=not settings.network.interface_endpoints))
+            https_egress_anywhere=not settings.network.interface_endpoints,
+            delete_images_on_destroy=settings.delete_images_on_destroy))
         if settings.network.interface_endpoints:
             Endpoints(self, "endpoints", EndpointsProps(
                 names=names, region=settings.region, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,

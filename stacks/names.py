@@ -48,9 +48,10 @@ class ResourceNames:
     def store_subnet_group(self) -> str:
         return f"{self.prefix}-subnets"
 
-    @property
-    def store_parameter_group(self) -> str:
-        return f"{self.prefix}-params"
+    def store_parameter_group(self, family: str) -> str:
+        """One name per engine family (`<prefix>-valkey7`), so a family change never reuses the
+        name of the group the cluster still uses (see stacks/session_store.py)."""
+        return f"{self.prefix}-{family.removeprefix('memorydb_')}"
 
     # IAM (AWS limit: 64 characters).
     @property
@@ -138,6 +139,7 @@ class ResourceNames:
 
     @property
     def store_final_snapshot(self) -> str:
+        """Stem of the final snapshot name; the cluster's creation time is appended at apply time."""
         return f"{self.prefix}-final"
 
     def access_logs_bucket(self, account_id: str) -> str:
@@ -160,7 +162,8 @@ class ResourceNames:
             "MemoryDB ACL name": self.store_acl,
             "MemoryDB user name": self.store_user,
             "MemoryDB subnet group name": self.store_subnet_group,
-            "MemoryDB parameter group name": self.store_parameter_group,
+            # The longest family name (valkey7) stands for all of them.
+            "MemoryDB parameter group name": self.store_parameter_group("memorydb_valkey7"),
             "MemoryDB final snapshot name": self.store_final_snapshot,
         }
 

@@ -80,6 +80,8 @@ class ServiceProps:
     store_cluster_arn: str
     store_user_arn: str
     target_group_arn: str
+    # Whether destroy may delete the repository with its images (resolved by the stack).
+    delete_images_on_destroy: bool = True
     # The listener(s): the target group must belong to a load balancer before the service starts.
     depends_on: Sequence[ITerraformDependable] = field(default_factory=tuple)
     # CloudWatch alarms that roll a deployment back when they fire during it (monitoring.ROLLBACK_ALARMS).
@@ -156,6 +158,8 @@ class Service(Construct):
     def _repository(self) -> EcrRepository:
         repository = EcrRepository(
             self, "repository", name=self._props.names.image_repository, image_tag_mutability="IMMUTABLE",
+            # Without it, destroy stops at RepositoryNotEmpty once an image was pushed (real AWS only).
+            force_delete=self._props.delete_images_on_destroy,
             image_scanning_configuration=EcrRepositoryImageScanningConfiguration(scan_on_push=True),
             encryption_configuration=[EcrRepositoryEncryptionConfiguration(
                 encryption_type="KMS", kms_key=self._props.kms_key_arn)])

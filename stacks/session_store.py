@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from cdktf import DataResource, Fn, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.memorydb_acl import MemorydbAcl
 from cdktf_cdktf_provider_aws.memorydb_cluster import MemorydbCluster
 from cdktf_cdktf_provider_aws.memorydb_parameter_group import MemorydbParameterGroup
@@ -23,6 +24,10 @@ from stacks.limits import memorydb_parameter_group_family
 from stacks.names import ResourceNames
 from stacks.security_groups import security_group
 from stacks.settings import SessionStoreSettings
+
+
+# MemoryDB node types with SSD data tiering (CreateCluster: DataTiering must be true for them only).
+DATA_TIERING_NODE_PREFIX = "db.r6gd."
 
 
 @dataclass(frozen=True)
@@ -53,10 +58,15 @@ class SessionStore(Construct):
         subnets = MemorydbSubnetGroup(self, "subnet-group", name=names.store_subnet_group,
                                       subnet_ids=props.subnet_ids,
                                       description="Private subnets of the session store")
+        family = memorydb_parameter_group_family(s.engine, s.engine_version)
+        # The name carries the family and the new group is created first: an engine family change
+        # (valkey7 -> redis7, redis6 -> redis7) makes a new group, moves the cluster to it in place, and
+        # only then deletes the old one. With one fixed name, Terraform would have to delete the group
+        # the cluster still uses (AWS refuses: InvalidParameterGroupState).
         parameters = MemorydbParameterGroup(
-            self, "parameter-group", name=names.store_parameter_group,
-            family=memorydb_parameter_group_family(s.engine, s.engine_version),
-            description="Session store engine parameters (engine defaults unless tuned here)")
+            self, "parameter-group", name=names.store_parameter_group(family), family=family,
+            description="Session store engine parameters (engine defaults unless tuned here)",
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
         user = self._user(names, s)
         acl = MemorydbAcl(self, "acl", name=names.store_acl, user_names=[user.user_name])
         # Not encrypted, on purpose: MemoryDB documents "do not use an encrypted Amazon SNS topic for
@@ -75,7 +85,10 @@ class SessionStore(Construct):
             tls_enabled=True, kms_key_arn=props.kms_key_arn,
             snapshot_retention_limit=s.snapshot_retention_days, snapshot_window=s.snapshot_window,
             maintenance_window=s.maintenance_window, auto_minor_version_upgrade=s.auto_minor_version_upgrade,
-            final_snapshot_name=names.store_final_snapshot if s.final_snapshot else None,
+            # r6gd nodes exist only with data tiering, and data tiering only on r6gd (CreateCluster):
+            # derived from the node type, so even a `memorydb_node_type` set at plan time gets it right.
+            data_tiering=Token.as_any(Fn.startswith(props.node_type, DATA_TIERING_NODE_PREFIX)),
+            final_snapshot_name=self._final_snapshot_name(names, props) if s.final_snapshot else None,
             sns_topic_arn=events_topic_arn,
         )
         self.security_group_id = group.id
@@ -87,6 +100,28 @@ class SessionStore(Construct):
         self.port = s.port
         self.tls = True
         self.events_topic_arn = events_topic_arn
+
+    def _final_snapshot_name(self, names: ResourceNames, props: SessionStoreProps) -> str:
+        """`<prefix>-final-<UTC creation time of this cluster incarnation>`.
+
+        A fixed name fails the second deletion: AWS refuses a final snapshot whose name exists
+        (the first one is kept on purpose). The time comes from a `terraform_data` created with the
+        cluster: `timestamp()` is read once (ignore_changes keeps it, so no perpetual diff), and
+        the record is replaced exactly when the cluster is, because `triggers_replace` holds the
+        cluster arguments hashicorp/aws 5.100 marks ForceNew. Changing the name on a live cluster
+        would be harmless anyway: the provider stores `final_snapshot_name` in state only (its
+        update skips it), so it is an in-place change that calls no API and replaces nothing.
+        """
+        s = props.settings
+        incarnation = DataResource(
+            self, "incarnation", input={"created": Fn.timestamp()},
+            triggers_replace={"name": props.cluster_name, "kms_key_arn": props.kms_key_arn, "port": s.port,
+                              "tls_enabled": True, "subnets": names.store_subnet_group,
+                              "data_tiering": Fn.startswith(props.node_type, DATA_TIERING_NODE_PREFIX),
+                              "auto_minor_version_upgrade": s.auto_minor_version_upgrade},
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["input"]))
+        created = Fn.formatdate("YYYYMMDDhhmmss", incarnation.get_string_attribute("output.created"))
+        return f"{names.store_final_snapshot}-{created}"
 
     def _user(self, names: ResourceNames, s: SessionStoreSettings) -> MemorydbUser:
         """IAM authentication: the task role's `memorydb:Connect` is the only credential."""

@@ -105,6 +105,8 @@ class ServiceSettings:
     # Share of ordinary request log lines written (0.0-1.0); 5xx and slow requests are always logged.
     request_log_sample_rate: float = 1.0
     slow_request_ms: int = 1000
+    # May `destroy` delete the image repository with the images in it? None: yes, except in production.
+    delete_images_on_destroy: Optional[bool] = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,12 @@ class EnvironmentSettings:
     @property
     def state_key(self) -> str:
         return f"{self.backend.key_prefix}/{self.name}/terraform.tfstate"
+
+    @property
+    def delete_images_on_destroy(self) -> bool:
+        """`service.delete_images_on_destroy`, or else: outside production only (prod keeps its images)."""
+        chosen = self.service.delete_images_on_destroy
+        return (not self.is_production) if chosen is None else chosen
 
     @property
     def is_production(self) -> bool:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from stacks.contract import SERVICE_KEEP_ALIVE_SECONDS
 from stacks.limits import (
     CLOUDWATCH_LOG_RETENTION_DAYS,
     FARGATE_MEMORY_BY_CPU,
@@ -145,6 +146,18 @@ def _store_rules(s, check: Check) -> None:
           "must look like hh:mm-hh:mm (UTC)")
     check("session_store.maintenance_window", m.maintenance_window,
           bool(MAINTENANCE_WINDOW.match(m.maintenance_window)), "must look like ddd:hh:mm-ddd:hh:mm (UTC)")
+    snapshot, maintenance = _daily_window(m.snapshot_window), _weekly_window(m.maintenance_window)
+    check("session_store.snapshot_window", m.snapshot_window, snapshot is None or snapshot[1] - snapshot[0] >= 60,
+          "must be at least 60 minutes long (MemoryDB's minimum snapshot window)")
+    check("session_store.maintenance_window", m.maintenance_window,
+          maintenance is None or maintenance[1] - maintenance[0] >= 60,
+          "must be at least 60 minutes long (MemoryDB's minimum maintenance window)")
+    check("session_store.snapshot_window", m.snapshot_window,
+          snapshot is None or maintenance is None or not _overlaps_weekly(snapshot, maintenance),
+          f"must not overlap the maintenance window {m.maintenance_window} (snapshots are not taken during maintenance)")
+    check("session_store.engine_version", m.engine_version,
+          m.auth_mode != "iam" or _version(m.engine_version) >= (7, 0),
+          "must be 7.0 or later with auth_mode 'iam': MemoryDB IAM authentication needs engine 7.0+")
     check("session_store.auth_mode", m.auth_mode, m.auth_mode == "iam",
           "must be 'iam': hashicorp/aws 5.100 has no write-only password on aws_memorydb_user, so a "
           "password mode would put the password in Terraform state (docs/architecture.md)")
@@ -174,6 +187,8 @@ def _service_rules(s, check: Check) -> None:
               f"must fit task_cpu {v.task_cpu}: {_describe_memory(allowed)} MiB")
     check("service.min_capacity", v.min_capacity, 1 <= v.min_capacity, "must be at least 1")
     check("service.max_capacity", v.max_capacity, v.max_capacity <= 1000, "must be at most 1000")
+    check("service.min_capacity", v.min_capacity, v.min_capacity <= v.max_capacity,
+          f"must be at most max_capacity ({v.max_capacity})")
     check("service.desired_count", v.desired_count, v.min_capacity <= v.desired_count <= v.max_capacity,
           f"must satisfy min_capacity ({v.min_capacity}) <= desired_count <= max_capacity ({v.max_capacity})")
     check("service.container_port", v.container_port, 1024 <= v.container_port <= 65535,
@@ -214,7 +229,8 @@ def _load_balancer_rules(s, check: Check) -> None:
     check("load_balancer.health_check_interval_seconds", lb.health_check_interval_seconds,
           5 <= lb.health_check_interval_seconds <= 300, "must be 5-300 seconds")
     check("load_balancer.health_check_timeout_seconds", lb.health_check_timeout_seconds,
-          2 <= lb.health_check_timeout_seconds < lb.health_check_interval_seconds,
+          2 <= lb.health_check_timeout_seconds <= 120
+          and lb.health_check_timeout_seconds < lb.health_check_interval_seconds,
           "must be 2-120 seconds and shorter than the interval")
     for field in ("healthy_threshold", "unhealthy_threshold"):
         value = getattr(lb, field)
@@ -223,6 +239,10 @@ def _load_balancer_rules(s, check: Check) -> None:
           0 <= lb.deregistration_delay_seconds <= 3600, "must be 0-3600 seconds")
     check("load_balancer.idle_timeout_seconds", lb.idle_timeout_seconds, 1 <= lb.idle_timeout_seconds <= 4000,
           "must be 1-4000 seconds")
+    check("load_balancer.idle_timeout_seconds", lb.idle_timeout_seconds,
+          lb.idle_timeout_seconds < SERVICE_KEEP_ALIVE_SECONDS,
+          f"must be shorter than the service's keep-alive ({SERVICE_KEEP_ALIVE_SECONDS} s): otherwise the load "
+          "balancer reuses connections the service already closed and answers 502")
 
 
 def _https_rules(s, check: Check) -> None:
@@ -328,6 +348,48 @@ def _safe_access_string(access: str) -> bool:
     words = access.split()
     return (bool(words) and words[0] == "on" and "nopass" not in words and "+@dangerous" not in words
             and not any(w.startswith((">", "#", "<", "!")) for w in words))
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEK = 7 * 24 * 60
+
+
+def _version(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split("."))
+    except ValueError:
+        return (0,)
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _daily_window(window: str) -> tuple[int, int] | None:
+    """`hh:mm-hh:mm` -> (start, end) minutes of the day; a window past midnight ends after 1440."""
+    if not SNAPSHOT_WINDOW.match(window):
+        return None
+    start, end = (_minutes(part) for part in window.split("-"))
+    return start, end if end > start else end + 24 * 60
+
+
+def _weekly_window(window: str) -> tuple[int, int] | None:
+    """`ddd:hh:mm-ddd:hh:mm` -> (start, end) minutes of the week (Monday 00:00 = 0), wrapping Sunday."""
+    if not MAINTENANCE_WINDOW.match(window):
+        return None
+    start, end = ((_DAYS.index(part[:3]) * 24 * 60 + _minutes(part[4:])) for part in window.split("-"))
+    return start, end if end > start else end + _WEEK
+
+
+def _overlaps_weekly(daily: tuple[int, int], weekly: tuple[int, int]) -> bool:
+    """Does the daily window, on any day of the week, intersect the weekly window?"""
+    for day in range(-1, 8):  # the days around the week's ends too, for windows that wrap
+        start, end = daily[0] + day * 24 * 60, daily[1] + day * 24 * 60
+        for shift in (-_WEEK, 0, _WEEK):
+            if start < weekly[1] + shift and weekly[0] + shift < end:
+                return True
+    return False
 
 
 def _network(cidr: str) -> ipaddress.IPv4Network | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.config import PARAMETER_TO_ENV
-from stacks.contract import PARAMETERS
+from stacks.contract import PARAMETERS, SERVICE_KEEP_ALIVE_SECONDS
 
 
 def test_service_reads_every_parameter_the_stacks_write_under_the_same_variable():
@@ -14,3 +14,12 @@ def test_service_reads_every_parameter_the_stacks_write_under_the_same_variable(
 def test_the_service_knows_no_parameter_the_stacks_do_not_write_except_the_local_password():
     # The password exists only for local Redis; MemoryDB uses IAM tokens (nothing to store).
     assert set(PARAMETER_TO_ENV) - set(PARAMETERS) == {"memorydb/password"}
+
+
+def test_the_service_keeps_connections_alive_as_long_as_the_stacks_assume():
+    from app.config import Settings
+    from app.server import uvicorn_config
+
+    settings = Settings.from_env({"SESSION_STORE_ENDPOINT": "127.0.0.1", "SESSION_STORE_TLS": "false"},
+                                 use_parameter_store=False)
+    assert uvicorn_config(settings).timeout_keep_alive == SERVICE_KEEP_ALIVE_SECONDS

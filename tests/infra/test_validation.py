@@ -51,6 +51,10 @@ RULES = [
     ("session_store.snapshot_retention_days", 35, 36, "0-35"),
     ("session_store.snapshot_window", "01:00-02:00", "1am-2am", "hh:mm-hh:mm"),
     ("session_store.maintenance_window", "mon:01:00-mon:02:00", "monday", "ddd:hh:mm-ddd:hh:mm"),
+    ("session_store.snapshot_window", "01:00-02:00", "01:00-01:30", "at least 60 minutes"),
+    ("session_store.snapshot_window", "23:30-00:30", "23:30-00:15", "at least 60 minutes"),
+    ("session_store.snapshot_window", "23:30-00:30", "04:30-05:30", "must not overlap the maintenance window"),
+    ("session_store.maintenance_window", "sat:23:30-sun:00:30", "mon:01:00-mon:01:59", "at least 60 minutes"),
     ("sessions.idle_timeout_seconds", 600, 30, "60-604800"),
     ("sessions.absolute_lifetime_seconds", 1800, 600, "at least the idle timeout"),
     ("sessions.max_payload_bytes", 8192, 100, "256-65536"),
@@ -58,6 +62,7 @@ RULES = [
     ("service.task_memory", 1024, 4096, "must fit task_cpu 256"),
     ("service.min_capacity", 1, 0, "at least 1"),
     ("service.max_capacity", 10, 1001, "at most 1000"),
+    ("service.min_capacity", 2, 11, "at most max_capacity (10)"),
     ("service.desired_count", 3, 11, "min_capacity (2) <= desired_count <= max_capacity (10)"),
     ("service.container_port", 8081, 80, "1024-65535"),
     ("service.image_tag", "v1.2.3", "bad tag", "Docker tag"),
@@ -83,7 +88,8 @@ RULES = [
     ("load_balancer.healthy_threshold", 10, 1, "2-10"),
     ("load_balancer.unhealthy_threshold", 2, 11, "2-10"),
     ("load_balancer.deregistration_delay_seconds", 0, 3601, "0-3600"),
-    ("load_balancer.idle_timeout_seconds", 4000, 0, "1-4000"),
+    ("load_balancer.idle_timeout_seconds", 64, 0, "1-4000"),
+    ("load_balancer.idle_timeout_seconds", 60, 65, "shorter than the service's keep-alive (65 s)"),
     ("load_balancer.domain_name", "sessions.shop.example.org", "Sessions.Shop", "lowercase DNS name"),
     ("load_balancer.domain_name", "sessions.shop.example.org", "*.shop.example.org", "no wildcard"),
     ("waf.rate_limit_per_5_minutes", 10, 9, "10-2000000000"),
@@ -138,6 +144,43 @@ def test_rule(field, good, bad, rule):
     messages = [str(p) for p in raised.value.problems]
     assert any(p.field == field and rule in p.rule for p in raised.value.problems), messages
     assert all(m.startswith(f"environment '{broken.name}': {p.field} = ") for m, p in zip(messages, raised.value.problems))
+
+
+def _problems(settings: EnvironmentSettings) -> list:
+    try:
+        validate(settings)
+    except InvalidSettings as invalid:
+        return invalid.problems
+    return []
+
+
+def test_iam_authentication_needs_engine_7():
+    """MemoryDB IAM authentication exists from engine 7.0: redis 6.2 with auth_mode 'iam' fails at apply."""
+    redis = with_setting(BASE, "session_store.engine", "redis")
+    assert _problems(with_setting(redis, "session_store.engine_version", "7.0")) == []
+    (problem,) = _problems(with_setting(redis, "session_store.engine_version", "6.2"))
+    assert (problem.field, problem.value) == ("session_store.engine_version", "6.2")
+    assert "7.0 or later" in problem.rule and "iam" in problem.rule
+
+
+def test_target_group_health_check_timeout_is_at_most_120_seconds():
+    slow = with_setting(BASE, "load_balancer.health_check_interval_seconds", 300)
+    assert _problems(with_setting(slow, "load_balancer.health_check_timeout_seconds", 120)) == []
+    (problem,) = _problems(with_setting(slow, "load_balancer.health_check_timeout_seconds", 121))
+    assert problem.field == "load_balancer.health_check_timeout_seconds" and "2-120" in problem.rule
+
+
+@pytest.mark.parametrize(("snapshot", "maintenance", "overlap"), [
+    ("00:00-01:00", "sun:23:30-mon:00:30", True),   # Monday 00:00-00:30, across the week's end
+    ("23:00-00:30", "wed:00:00-wed:01:00", True),   # Tuesday's snapshot runs into Wednesday
+    ("03:00-04:00", "sun:05:00-sun:06:00", False),  # the defaults
+    ("06:00-07:00", "sun:05:00-sun:06:00", False),  # back to back is fine
+])
+def test_snapshot_window_must_not_overlap_maintenance_on_any_day(snapshot, maintenance, overlap):
+    settings = with_setting(with_setting(BASE, "session_store.snapshot_window", snapshot),
+                            "session_store.maintenance_window", maintenance)
+    found = [p for p in _problems(settings) if "overlap" in p.rule]
+    assert bool(found) is overlap and all(p.field == "session_store.snapshot_window" for p in found)
 
 
 @pytest.mark.parametrize(("project", "environment", "name"), [

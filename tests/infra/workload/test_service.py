@@ -43,6 +43,24 @@ def test_repository_is_immutable_scanned_encrypted_and_pruned(env_stacks, env):
     assert "expire" in only(stack, "aws_ecr_lifecycle_policy")["policy"]
 
 
+@pytest.mark.parametrize(("env", "force"), [("dev", True), ("staging", True), ("prod", False)])
+def test_repository_can_be_destroyed_outside_production(env_stacks, env, force):
+    """Without force_delete, destroy stops at RepositoryNotEmpty once an image was pushed."""
+    assert only(env_stacks[env], EcrRepository.TF_RESOURCE_TYPE)["force_delete"] is force
+
+
+@pytest.mark.parametrize(("env", "chosen", "deleted"), [
+    ("prod", None, False), ("prod", True, True), ("dev", None, True), ("dev", False, False)])
+def test_delete_images_on_destroy_setting_overrides_the_production_default(env, chosen, deleted):
+    from dataclasses import replace
+
+    from stacks.config_loader import load_environment
+
+    settings = load_environment(env)
+    settings = replace(settings, service=replace(settings.service, delete_images_on_destroy=chosen))
+    assert settings.delete_images_on_destroy is deleted
+
+
 @pytest.mark.parametrize(("env", "days"), [("dev", 7), ("staging", 30), ("prod", 365)])
 def test_logs_go_to_the_environment_log_group_with_its_retention(env_stacks, env, days):
     stack = env_stacks[env]
@@ -124,3 +142,14 @@ def test_roles_do_only_what_the_service_needs(env_stacks):
     execution = policies["start-session-service"]
     assert "arn:${data.aws_partition.partition.partition}:ssm:us-east-1:${data.aws_caller_identity.account.account_id}:parameter/session-app/dev/*" in execution
     assert "kms:ViaService" in execution and "aws_ecr_repository." in execution
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_container_health_check_and_stop_timeout_within_ecs_bounds(env_stacks, env):
+    """RegisterTaskDefinition: interval 5-300, timeout 2-60, retries 1-10, startPeriod 0-300 s;
+    Fargate's stopTimeout is at most 120 s."""
+    definition = container(env_stacks[env])
+    check = definition["healthCheck"]
+    assert 5 <= check["interval"] <= 300 and 2 <= check["timeout"] <= 60 and check["timeout"] < check["interval"]
+    assert 1 <= check["retries"] <= 10 and 0 <= check["startPeriod"] <= 300
+    assert 2 <= definition["stopTimeout"] <= 120

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import time
+
 import pytest
 from cdktf import Testing
 from cdktf_cdktf_provider_aws.memorydb_acl import MemorydbAcl
@@ -33,7 +38,78 @@ def test_cluster_is_tls_kms_encrypted_valkey_behind_its_acl(env_stacks, env):
 @pytest.mark.parametrize(("env", "final"), [("dev", False), ("staging", False), ("prod", True)])
 def test_final_snapshot_only_in_prod(env_stacks, env, final):
     cluster = only(env_stacks[env], MemorydbCluster.TF_RESOURCE_TYPE)
-    assert (cluster.get("final_snapshot_name") == "session-app-prod-final") if final else "final_snapshot_name" not in cluster
+    if not final:
+        assert "final_snapshot_name" not in cluster and "terraform_data" not in env_stacks[env].get("resource", {})
+        return
+    (incarnation,) = resources(env_stacks[env], "terraform_data")
+    assert cluster["final_snapshot_name"] == (
+        f'session-app-prod-final-${{formatdate("YYYYMMDDhhmmss", terraform_data.{incarnation}.output.created)}}')
+
+
+def _incarnation_config(stack: dict) -> dict:
+    """The prod stack's incarnation record and final snapshot name, alone: plain terraform applies
+    them without any provider (terraform_data is built in). The triggers' references to other
+    resources become variables."""
+    data = resources(stack, "terraform_data")
+    text = json.dumps(data)
+    for reference in sorted(set(re.findall(r"\$\{(aws_[a-z_]+\.[A-Za-z0-9_-]+\.[a-z_]+)\}", text))):
+        text = text.replace("${" + reference + "}", "${var.kms_key_arn}")
+    cluster = only(stack, MemorydbCluster.TF_RESOURCE_TYPE)
+    return {"variable": {"cluster_name": {"default": "session-app-prod"}, "kms_key_arn": {"default": "arn:1"},
+                         "memorydb_node_type": {"default": "db.r6g.large"}},
+            "resource": {"terraform_data": json.loads(text)},
+            "output": {"final_snapshot_name": {"value": cluster["final_snapshot_name"]}}}
+
+
+def test_final_snapshot_name_is_fixed_per_cluster_incarnation(env_stacks, terraform_env, tmp_path):
+    """Apply, plan again (no change: no perpetual diff), then change an argument that replaces the
+    cluster: the name changes with it, so a second deletion never collides with the first snapshot."""
+    (tmp_path / "main.tf.json").write_text(json.dumps(_incarnation_config(env_stacks["prod"])))
+
+    def tf(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["terraform", *args, "-no-color"], cwd=tmp_path, env=terraform_env,
+                              capture_output=True, text=True, timeout=300)
+
+    def name() -> str:
+        return json.loads(tf("output", "-json").stdout)["final_snapshot_name"]["value"]
+
+    assert tf("init", "-input=false").returncode == 0
+    assert tf("apply", "-input=false", "-auto-approve").returncode == 0
+    first = name()
+    assert re.fullmatch(r"session-app-prod-final-\d{14}", first), first
+    time.sleep(1.1)  # timestamp() has whole seconds: a replacement a second later must get a new name
+    again = tf("plan", "-input=false", "-detailed-exitcode")
+    assert again.returncode == 0, again.stdout  # the same cluster keeps its name: no perpetual diff
+    assert tf("apply", "-input=false", "-auto-approve").returncode == 0 and name() == first
+    replaced = tf("apply", "-input=false", "-auto-approve", "-var", "memorydb_node_type=db.r6gd.xlarge")
+    assert replaced.returncode == 0 and "must be replaced" in replaced.stdout, replaced.stdout
+    assert re.fullmatch(r"session-app-prod-final-\d{14}", name()) and name() != first
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_data_tiering_follows_the_node_type(env_stacks, env):
+    """r6gd nodes require data tiering and only they allow it: derived, so a plan-time node type works."""
+    cluster = only(env_stacks[env], MemorydbCluster.TF_RESOURCE_TYPE)
+    assert cluster["data_tiering"] == '${startswith(var.memorydb_node_type, "db.r6gd.")}'
+
+
+def test_parameter_group_name_carries_the_engine_family():
+    """A family change creates a differently named group first, then moves the cluster to it."""
+    from stacks.limits import memorydb_parameter_group_family
+    from stacks.names import ResourceNames
+
+    names = ResourceNames.for_environment("session-app", "prod")
+    families = {memorydb_parameter_group_family(engine, version)
+                for engine, version in (("valkey", "7.2"), ("redis", "6.2"), ("redis", "7.1"))}
+    assert {names.store_parameter_group(f) for f in families} == {
+        "session-app-prod-valkey7", "session-app-prod-redis6", "session-app-prod-redis7"}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_parameter_group_is_created_before_the_old_one_is_destroyed(env_stacks, env):
+    group = only(env_stacks[env], MemorydbParameterGroup.TF_RESOURCE_TYPE)
+    assert group["name"] == f"session-app-{env}-valkey7"
+    assert group["lifecycle"]["create_before_destroy"] is True
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
