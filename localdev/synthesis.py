@@ -10,14 +10,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def synthesize(outdir: Path, *, eager: bool = False, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Write the stacks to `outdir`; `eager=True` uses the documented whole-package import.
+def synthesize(outdir: Path, *, eager: bool = False, timeout: int = 600,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Write the stacks to `outdir`; `eager=True` uses the documented whole-package import;
+    `env` adds variables (e.g. SESSION_CONFIG_DIR).
 
     NODE_OPTIONS is dropped: a parent that imported `stacks` carries the lean loader's Node
     preload, which must not leak into an eager run (the child sets its own when lean).
     """
     env = {**os.environ, "CDKTF_OUTDIR": str(outdir), "SESSION_EAGER_PROVIDER_IMPORT": "1" if eager else "0",
-           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", **(env or {})}
     env.pop("NODE_OPTIONS", None)
     return subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
