@@ -54,14 +54,22 @@ class Change:
     downtime: str = "none"
     config: dict[str, Any] = field(default_factory=dict)  # "section.key" -> new value in config/dev.toml
     variables: dict[str, str] = field(default_factory=dict)  # Terraform variable -> value
+    routine: bool = True  # only a non-routine row may replace a protected resource
 
     @property
     def key(self) -> str:
         return self.setting.replace(" ", "-").replace("/", "-").replace("(", "").replace(")", "").lower()
 
     @property
-    def tasks_roll(self) -> bool:
+    def new_revision(self) -> bool:
         return NEW_REVISION in self.effects
+
+    @property
+    def tasks_roll(self) -> str:
+        """A new revision rolls the tasks; so does any service update (force_new_deployment)."""
+        if self.new_revision:
+            return "yes (new revision)"
+        return "yes (new deployment, same revision)" if "update aws_ecs_service" in self.effects else "no"
 
 
 def _fx(*effects: str) -> frozenset[str]:
@@ -101,13 +109,21 @@ CHANGES: tuple[Change, ...] = (
            config={"monitoring.store_cpu_percent": 60, "monitoring.target_response_time_seconds": 0.3}),
     Change("certificate added", "load_balancer.certificate_arn unset -> an ACM ARN",
            _fx("create aws_lb_listener", "update aws_lb_listener", "create aws_vpc_security_group_ingress_rule"),
+           downtime="none (port 80 is updated in place to redirect to 443)",
            config={"load_balancer.certificate_arn": CERTIFICATE}),
     Change("allowed ingress CIDRs", 'allowed_ingress_cidrs ["0.0.0.0/0"] -> ["203.0.113.0/24"]',
            _fx("create aws_vpc_security_group_ingress_rule", "delete aws_vpc_security_group_ingress_rule"),
+           downtime="none for the new CIDRs; the old ones lose access (the point of the change)",
            variables={"allowed_ingress_cidrs": '["203.0.113.0/24"]'}),
     Change("engine version (same family)", "session_store.engine_version 7.2 -> 7.3",
            _fx("update aws_memorydb_cluster"), downtime="none (rolling upgrade, a failover per shard)",
            config={"session_store.engine_version": "7.3"}),
+    # Not routine: shows that configuration reaches the tasks after a store replacement (the
+    # endpoint is unknown until the new cluster exists, so the digest makes a new revision).
+    Change("cluster name (not routine)", "cluster_name -> session-app-dev-2",
+           _fx("replace aws_memorydb_cluster", *ROLL, "update aws_ssm_parameter"),
+           downtime="yes: a new, empty session store (every session is lost)",
+           variables={"cluster_name": "session-app-dev-2"}, routine=False),
 )
 
 
@@ -227,10 +243,10 @@ def problems(change: Change, plan: dict) -> list[str]:
     found = effects_of(plan)
     out = []
     protected = [a for a in replaced_addresses(plan) if a.split(".")[0] in PROTECTED_TYPES]
-    if protected:
+    if protected and change.routine:
         out.append(f"replaces {', '.join(protected)}")
-    if (NEW_REVISION in found) != change.tasks_roll:
-        out.append("a new task definition revision " + ("is missing" if change.tasks_roll else "is unexpected"))
+    if (NEW_REVISION in found) != change.new_revision:
+        out.append("a new task definition revision " + ("is missing" if change.new_revision else "is unexpected"))
     if found != change.effects:
         out.append(f"effects {sorted(found)} != expected {sorted(change.effects)}")
     return out
@@ -243,7 +259,7 @@ def table(changes=CHANGES) -> str:
             "|---|---|---|---|---|"]
     for c in changes:
         does = ", ".join(sorted(c.effects)) if c.effects else "nothing (empty plan)"
-        rows.append(f"| {c.setting} | `{c.change}` | {does} | {'yes' if c.tasks_roll else 'no'} | {c.downtime} |")
+        rows.append(f"| {c.setting} | `{c.change}` | {does} | {c.tasks_roll} | {c.downtime} |")
     return "\n".join(rows) + "\n"
 
 

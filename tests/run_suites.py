@@ -29,6 +29,7 @@ SUITES: dict[str, list[str]] = {
     "app": ["tests/app"],
     "emulator": ["tests/emulator"],
     "deploy": ["tests/deploy"],
+    "changes": ["tests/changes"],
     "demo": ["tests/demo"],
 }
 
