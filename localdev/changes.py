@@ -12,15 +12,13 @@ Actions: `update` (in place), `create`, `delete`, `replace` (delete and create).
 definition `replace` is a new revision: ECS rolls the tasks (minimum healthy 100 %,
 maximum 200 %), so no downtime.
 
-Usage: python -m localdev.changes [--table | --run DIR]
+Usage: python -m localdev.changes [--table | --write-doc | --run DIR]
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +34,7 @@ ENVIRONMENT = "dev"
 STACK = "session-dev"
 # The image variable of the stack (helper 8r renames it to `image_digest`, values `sha256:<hex>`).
 IMAGE_VARIABLE = "image_tag"
-IMAGE_NEW_VALUE = "release-2"
+IMAGE_NEW_VALUE = "sha256:" + "1" * 64 if IMAGE_VARIABLE == "image_digest" else "release-2"
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0b2c3d4e-5f60-4718-8a9b-0c1d2e3f4a5b"
 
 # Replacing any of these is downtime or data loss: no routine change may do it.
@@ -121,7 +119,8 @@ CHANGES: tuple[Change, ...] = (
     # Not routine: shows that configuration reaches the tasks after a store replacement (the
     # endpoint is unknown until the new cluster exists, so the digest makes a new revision).
     Change("cluster name (not routine)", "cluster_name -> session-app-dev-2",
-           _fx("replace aws_memorydb_cluster", *ROLL, "update aws_ssm_parameter"),
+           _fx("replace aws_memorydb_cluster", *ROLL, "update aws_ssm_parameter", "update aws_iam_role_policy",
+               "update aws_cloudwatch_metric_alarm", "update aws_cloudwatch_dashboard"),
            downtime="yes: a new, empty session store (every session is lost)",
            variables={"cluster_name": "session-app-dev-2"}, routine=False),
 )
@@ -248,7 +247,7 @@ def problems(change: Change, plan: dict) -> list[str]:
     if (NEW_REVISION in found) != change.new_revision:
         out.append("a new task definition revision " + ("is missing" if change.new_revision else "is unexpected"))
     if found != change.effects:
-        out.append(f"effects {sorted(found)} != expected {sorted(change.effects)}")
+        out.append(f"unexpected effects {sorted(found - change.effects)}, missing {sorted(change.effects - found)}")
     return out
 
 
@@ -263,9 +262,23 @@ def table(changes=CHANGES) -> str:
     return "\n".join(rows) + "\n"
 
 
+DOC = ROOT / "docs" / "change-matrix.md"
+
+
+def write_doc() -> None:
+    """Replace the table in docs/change-matrix.md (from its header row to the next heading)."""
+    text = DOC.read_text()
+    start = text.index("| setting | change |")
+    end = text.index("\n## ", start)
+    DOC.write_text(text[:start] + table() + text[end:])
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] == "--table":
         sys.stdout.write(table())
+        return 0
+    if argv[0] == "--write-doc":
+        write_doc()
         return 0
     if argv[0] == "--run" and len(argv) == 2:
         from emulator import start_emulator

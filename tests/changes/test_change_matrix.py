@@ -45,4 +45,4 @@ def test_no_routine_row_replaces_a_protected_resource(plans):
 
 def test_published_matrix_is_the_tested_one():
     assert table() in (ROOT / "docs" / "change-matrix.md").read_text(), \
-        "docs/change-matrix.md is stale: paste `python -m localdev.changes --table`"
+        "docs/change-matrix.md is stale: run `python -m localdev.changes --write-doc`"
