@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn, TerraformResourceLifecycle, Precondition, Token
+from cdktf import Fn, TerraformLocal, TerraformResourceLifecycle, Precondition, Token
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from constructs import Construct
 
@@ -61,7 +61,10 @@ class Parameters(Construct):
         # ECS resolves `secrets` only when a task starts: a digest of the values in the
         # container's environment makes a changed value (or an endpoint unknown until a
         # replaced cluster exists) a new task definition revision, so the tasks roll.
-        self.digest: str = Fn.sha256(Fn.jsonencode(values))
+        # A local, so the container definition (a JSON string) holds a plain `${local.x}`.
+        digest = TerraformLocal(self, "config_digest", Fn.sha256(Fn.jsonencode(values)))
+        digest.override_logical_id("session_config_digest")
+        self.digest: str = digest.as_string
         path = props.prefix.strip("/")
         self.path_arn = f"arn:{props.partition}:ssm:{props.region}:{props.account_id}:parameter/{path}/*"
 

@@ -10,7 +10,8 @@ from stacks.contract import PARAMETERS as CONTRACT
 from tests.infra.conftest import ENVIRONMENTS
 from tests.infra.workload.conftest import as_text, container, resources
 
-PLAIN = {"SESSION_ENVIRONMENT", "SESSION_HTTP_PORT", "SESSION_MAX_PAYLOAD_BYTES", "AWS_REGION", "SESSION_SERVED_BY_HEADER"}
+PLAIN = {"SESSION_ENVIRONMENT", "SESSION_HTTP_PORT", "SESSION_MAX_PAYLOAD_BYTES", "AWS_REGION", "SESSION_SERVED_BY_HEADER",
+         "SESSION_CONFIG_DIGEST"}
 
 
 def parameter_names(stack: dict) -> set[str]:
@@ -69,3 +70,8 @@ def test_task_receives_exactly_the_contract(env_stacks, env):
     assert environment["SESSION_SERVED_BY_HEADER"] == "false"
     assert environment["AWS_REGION"] == "us-east-1"
     assert not set(environment) & set(secrets)
+    # The digest covers every Parameter Store value: a changed one is a new task definition revision.
+    assert environment["SESSION_CONFIG_DIGEST"] == "${local.session_config_digest}"
+    digest = stack["locals"]["session_config_digest"]
+    assert digest.startswith("${sha256(jsonencode({")
+    assert all(f'"{key}" = ' in digest for key in CONTRACT)
