@@ -21,7 +21,7 @@ from typing import Any
 REPLACING_ATTRIBUTES: dict[str, dict[str, str]] = {
     "aws_memorydb_cluster": {a: "a new cluster: every session is lost" for a in (
         "name", "port", "tls_enabled", "kms_key_arn", "subnet_group_name", "data_tiering", "snapshot_arns",
-        "snapshot_name")},
+        "snapshot_name", "auto_minor_version_upgrade")},
     "aws_memorydb_parameter_group": {a: "a new parameter group; the cluster must let go of the old one first"
                                      for a in ("name", "family", "description")},
     "aws_memorydb_subnet_group": {"name": "a new subnet group, which replaces the cluster that uses it"},
