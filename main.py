@@ -3,13 +3,17 @@
 
 Settings come from config/*.toml (docs/configuration.md). Invalid settings stop synthesis
 with one line per problem, naming the environment, the field, the value and the rule.
+A change that replaces a resource, compared with the previous synthesis in the output
+folder, prints a warning naming it (stacks/replacements.py).
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from stacks.app import build_app
+from stacks.replacements import all_warnings, read_stacks
 from stacks.validation import InvalidSettings
 
 
@@ -20,7 +24,10 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         print("Fix the setting in config/<environment>.toml (see docs/configuration.md).", file=sys.stderr)
         return 2
+    previous = read_stacks(Path(app.outdir))  # what the last synthesis into this folder wrote
     app.synth()
+    for line in all_warnings(previous, read_stacks(Path(app.outdir))):
+        print(line, file=sys.stderr)
     return 0
 
 

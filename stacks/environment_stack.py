@@ -27,6 +27,10 @@ from stacks.variables import StackVariables, define_variables
 from stacks.waf import Waf, WafProps
 
 
+# The digest of the Parameter Store values (stacks.parameters): rolls the tasks when one changes.
+CONFIG_DIGEST_VARIABLE = "SESSION_CONFIG_DIGEST"
+
+
 class EnvironmentStack(TerraformStack):
     def __init__(self, scope: Construct, settings: EnvironmentSettings):
         super().__init__(scope, settings.stack_name)
@@ -82,7 +86,8 @@ class EnvironmentStack(TerraformStack):
             partition=self._partition, kms_key_arn=key_arn, vpc_id=network.vpc_id,
             subnet_ids=network.private_subnet_ids, task_cpu=v.ecs_task_cpu, task_memory=v.ecs_task_memory,
             desired_count=v.desired_count, image_tag=v.image_tag, secrets=parameters.secrets,
-            environment=self._plain_environment(), parameter_path_arn=parameters.path_arn,
+            environment={**self._plain_environment(), CONFIG_DIGEST_VARIABLE: parameters.digest},
+            parameter_path_arn=parameters.path_arn,
             store_cluster_arn=store.cluster_arn, store_user_arn=store.user_arn,
             target_group_arn=balancer.target_group_arn, depends_on=tuple(balancer.listeners),
             deployment_alarm_names=tuple(names.alarm(what) for what in ROLLBACK_ALARMS),

@@ -82,7 +82,9 @@ class LoadBalancer(Construct):
             self.listeners = [
                 LbListener(self, "https", load_balancer_arn=balancer.arn, port=443, protocol="HTTPS",
                            ssl_policy=TLS_POLICY, certificate_arn=certificate_arn, default_action=[forward]),
-                LbListener(self, "http-redirect", load_balancer_arn=balancer.arn, port=80, protocol="HTTP",
+                # Same id as without a certificate: adding one updates the port-80 listener in
+                # place (a second listener on port 80 would be a DuplicateListener; docs/change-matrix.md).
+                LbListener(self, "http", load_balancer_arn=balancer.arn, port=80, protocol="HTTP",
                            default_action=[redirect]),
             ]
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import TerraformResourceLifecycle, Precondition, Token
+from cdktf import Fn, TerraformLocal, TerraformResourceLifecycle, Precondition, Token
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from constructs import Construct
 
@@ -36,7 +36,8 @@ class ParametersProps:
 
 class Parameters(Construct):
     """Exposes `secrets` (environment variable -> parameter ARN, for ECS `secrets`),
-    `path_arn` (the IAM resource covering exactly this environment's parameters) and `names`."""
+    `path_arn` (the IAM resource covering exactly this environment's parameters), `names`
+    and `digest` (Terraform's sha256 of every value)."""
 
     def __init__(self, scope: Construct, id: str, props: ParametersProps):
         super().__init__(scope, id)
@@ -57,6 +58,13 @@ class Parameters(Construct):
             parameter = self._parameter(props, key, value)
             self.names[key] = f"{props.prefix}{key}"
             self.secrets[PARAMETERS[key]] = parameter.arn
+        # ECS resolves `secrets` only when a task starts: a digest of the values in the
+        # container's environment makes a changed value (or an endpoint unknown until a
+        # replaced cluster exists) a new task definition revision, so the tasks roll.
+        # A local, so the container definition (a JSON string) holds a plain `${local.x}`.
+        digest = TerraformLocal(self, "config_digest", Fn.sha256(Fn.jsonencode(values)))
+        digest.override_logical_id("session_config_digest")
+        self.digest: str = digest.as_string
         path = props.prefix.strip("/")
         self.path_arn = f"arn:{props.partition}:ssm:{props.region}:{props.account_id}:parameter/{path}/*"
 

@@ -55,6 +55,9 @@ from stacks.variables import capacity_condition, fargate_size_condition
 HEALTH_CHECK_COMMAND = ["CMD", "python", "-m", "app", "healthcheck"]
 CONTAINER_USER = "10001:10001"  # the image's unprivileged user (see app's Dockerfile)
 SCRATCH_VOLUME = "tmp"  # the only writable path: /tmp
+# `add: []` spelled out: AWS stores it so, and the provider compares nested lists as sent
+# (a missing `add` would replace the task definition on every plan; emulator/fills/ecs_task_definitions.py).
+LINUX_PARAMETERS = {"initProcessEnabled": True, "capabilities": {"add": [], "drop": ["ALL"]}}
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,9 @@ class Service(Construct):
             health_check_grace_period_seconds=props.settings.health_check_grace_period_seconds,
             propagate_tags="SERVICE", enable_ecs_managed_tags=True, enable_execute_command=False,
             wait_for_steady_state=False,
+            # Provider 5.x replaces the service on a capacity provider strategy change unless
+            # this is set; with it, a strategy change is an in-place update (a rolling deployment).
+            force_new_deployment=True,
             depends_on=[*props.depends_on, providers, execution_policy],
             lifecycle=TerraformResourceLifecycle(
                 ignore_changes=["desired_count"],  # auto scaling owns the count after creation
@@ -213,7 +219,7 @@ class Service(Construct):
             "user": CONTAINER_USER,
             "readonlyRootFilesystem": True,
             "privileged": False,
-            "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
+            "linuxParameters": LINUX_PARAMETERS,
             "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": "/tmp", "readOnly": False}],
             "portMappings": [{"name": "http", "containerPort": s.container_port, "protocol": "tcp"}],
             "secrets": [{"name": name, "valueFrom": arn} for name, arn in sorted(p.secrets.items())],

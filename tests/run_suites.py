@@ -31,6 +31,7 @@ SUITES: dict[str, list[str]] = {
     # Provider waits (S3 lifecycle), not CPU: runs beside the emulator suite instead of after it.
     "emulator-egress": ["tests/emulator/test_emulator_egress_alerts.py"],
     "deploy": ["tests/deploy"],
+    "changes": ["tests/changes"],
     "demo": ["tests/demo"],
     "edge": ["tests/edge"],
 }

@@ -12,7 +12,8 @@ from tests.infra.workload.conftest import as_text, container, resources
 
 PLAIN = {"SESSION_ENVIRONMENT", "SESSION_HTTP_PORT", "SESSION_MAX_PAYLOAD_BYTES", "AWS_REGION", "SESSION_SERVED_BY_HEADER",
          "SESSION_REQUIRE_HTTPS",
-         "SESSION_REQUEST_LOG_SAMPLE_RATE", "SESSION_SLOW_REQUEST_MS"}
+         "SESSION_REQUEST_LOG_SAMPLE_RATE", "SESSION_SLOW_REQUEST_MS",
+         "SESSION_CONFIG_DIGEST"}
 
 
 def parameter_names(stack: dict) -> set[str]:
@@ -73,3 +74,8 @@ def test_task_receives_exactly_the_contract(env_stacks, env):
     assert environment["SESSION_REQUEST_LOG_SAMPLE_RATE"] == ("0.1" if env == "prod" else "1")
     assert environment["SESSION_SLOW_REQUEST_MS"] == "1000"
     assert not set(environment) & set(secrets)
+    # The digest covers every Parameter Store value: a changed one is a new task definition revision.
+    assert environment["SESSION_CONFIG_DIGEST"] == "${local.session_config_digest}"
+    digest = stack["locals"]["session_config_digest"]
+    assert digest.startswith("${sha256(jsonencode({")
+    assert all(f'"{key}" = ' in digest for key in CONTRACT)
