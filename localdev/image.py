@@ -8,7 +8,7 @@
 Every call goes through `buildah_command`, so builds, tests and releases share one image
 store inside the project (`.build/containers`): CI and tests need nothing outside it.
 The build runs as root with `--isolation chroot` (no daemon, no user namespaces) and the
-`vfs` storage driver (works on any file system, also inside containers).
+`overlay` storage driver, or `vfs` where overlayfs cannot be mounted (see `storage_driver`).
 
 The base is the Dockerfile's default, `python:3.11-slim-bookworm`, pulled from Docker Hub
 when a registry answers. Where none does (these machines reach package registries only), a
@@ -83,9 +83,47 @@ class ImageBuildError(RuntimeError):
 
 
 def buildah_command(*args: str) -> list[str]:
-    """`buildah` with the project's global flags: vfs driver, store under `.build/containers`."""
-    return ["buildah", "--storage-driver", "vfs", "--root", str(STORE / "storage"),
-            "--runroot", str(STORE / "run"), *args]
+    """`buildah` with the project's global flags: one storage driver, store under `.build/containers`."""
+    driver = storage_driver()
+    return ["buildah", "--storage-driver", driver, "--root", str(STORE / f"storage-{driver}"),
+            "--runroot", str(STORE / f"run-{driver}"), *args]
+
+
+def storage_driver() -> str:
+    """`overlay` where this host can mount overlayfs on the store's file system, else `vfs`.
+
+    Decided once per store (kept in `.build/containers/driver`) so every caller opens the
+    same store; SESSION_BUILDAH_DRIVER overrides it. vfs works everywhere but copies the
+    whole root file system for every build step: an arm64 build took 254 s with vfs and
+    64 s with overlay here, a fully cached one 155 s and a few seconds.
+    """
+    if os.environ.get("SESSION_BUILDAH_DRIVER"):
+        return os.environ["SESSION_BUILDAH_DRIVER"]
+    marker = STORE / "driver"
+    if marker.exists():
+        return marker.read_text().strip()
+    STORE.mkdir(parents=True, exist_ok=True)
+    driver = "overlay" if _overlay_mounts(STORE) else "vfs"
+    marker.write_text(driver + "\n")
+    return driver
+
+
+def _overlay_mounts(directory: Path) -> bool:
+    probe = directory / f"overlay-probe-{uuid.uuid4().hex[:8]}"
+    paths = {name: probe / name for name in ("lower", "upper", "work", "merged")}
+    try:
+        for path in paths.values():
+            path.mkdir(parents=True)
+        options = f"lowerdir={paths['lower']},upperdir={paths['upper']},workdir={paths['work']}"
+        mounted = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", options, str(paths["merged"])],
+                                 capture_output=True).returncode == 0
+        if mounted:
+            subprocess.run(["umount", str(paths["merged"])], capture_output=True)
+        return mounted
+    except OSError:
+        return False
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
 
 
 def host_architecture() -> str:
@@ -285,8 +323,8 @@ def _run(argv: list[str], *, step: str, say: Say | None = None, stream: bool = F
             assert proc.stdout is not None
             for line in proc.stdout:
                 lines.append(line.rstrip("\n"))
-                if line.startswith("STEP ") or line.startswith("COMMIT"):
-                    say(f"  {line.rstrip()}")
+                if "STEP " in line[:16] or line.startswith("COMMIT"):
+                    say(f"  {line.rstrip()[:160]}")
         result = subprocess.CompletedProcess(argv, proc.returncode, "\n".join(lines), "")
     else:
         result = subprocess.run(argv, capture_output=True, text=True)

@@ -30,6 +30,8 @@ SUITES: dict[str, list[str]] = {
     "emulator": ["tests/emulator"],
     "deploy": ["tests/deploy"],
     "demo": ["tests/demo"],
+    # Builds the service image (cold: a Debian base for arm64 under qemu, then app/Dockerfile).
+    "image": ["tests/image"],
 }
 
 
