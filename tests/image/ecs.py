@@ -51,11 +51,26 @@ class Stack:
             raise KeyError(f"{expression} is only known after apply")
         return str(value)
 
-    def resolve(self, text: str, known: dict[str, str] | None = None) -> str:
-        """`text` with every reference replaced: from `known` first, else from the stack."""
+    def resolve(self, text: str, known: dict[str, str] | None = None, *, strict: bool = True) -> str:
+        """`text` with every reference replaced: from `known` first, else from the stack.
+
+        Not `strict`: what is only known after apply (a function, a computed attribute) is
+        left as written, for values the service only passes through.
+        """
         known = known or {}
-        return _REFERENCE.sub(lambda m: known[m.group(1)] if m.group(1) in known else self.reference(m.group(1)),
-                              text)
+
+        def value(match: re.Match) -> str:
+            expression = match.group(1)
+            if expression in known:
+                return known[expression]
+            try:
+                return self.reference(expression)
+            except (KeyError, IndexError):
+                if strict:
+                    raise
+                return match.group(0)
+
+        return _REFERENCE.sub(value, text)
 
 
 @dataclass

@@ -86,7 +86,7 @@ def task(stack, definition, ssm, account, cluster, container, tmp_path_factory) 
     environment = {
         **container.image_env(),
         "HOME": container.home_of(user),
-        **{e["name"]: stack.resolve(e["value"]) for e in definition["environment"]},
+        **{e["name"]: stack.resolve(e["value"], strict=False) for e in definition["environment"]},
         **secrets,
         "SESSION_STORE_CA_FILE": f"{CA_DIR}/ca.crt",
         "SESSION_HTTP_PORT": str(procs.free_port()),
