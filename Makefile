@@ -15,22 +15,25 @@ endif
 
 PY := .venv/bin/python
 PIPENV_VERSION := 2026.10.3
-APT_PACKAGES := redis-server haproxy wrk
+# buildah + qemu-user-static + debootstrap + binfmt-support: `make image` (arm64 on x86 hosts too).
+APT_PACKAGES := redis-server haproxy wrk buildah qemu-user-static debootstrap binfmt-support
 
-.PHONY: help install synth demo down test bench-synth bench-app checkov clean
+.PHONY: help install synth demo down test image bench-synth bench-app checkov clean
 
 help:
 	@echo "make demo         deploy session-dev to a local AWS emulator and run the system on 127.0.0.1; both stay up"
 	@echo "make down         stop everything 'make demo' started (stopping the emulator discards session-dev)"
 	@echo "make test         run the whole test suite"
 	@echo "make synth        synthesize every stack into cdktf.out/stacks/"
+	@echo "make image        build the service image from app/Dockerfile with buildah [ARCH=arm64|amd64]"
 	@echo "make bench-synth  cold synthesis: this project's loader against the documented import"
 	@echo "make bench-app    session service throughput and latency against Flask-Session"
 	@echo "make checkov      static security checks on the synthesized stacks"
 
 install: .build/apt.stamp .venv/.synced node_modules/.installed $(if $(TF_CLI_CONFIG_FILE),.build/terraformrc)
 
-.build/apt.stamp:
+# Re-checked whenever this file changes (a package added to the list gets installed).
+.build/apt.stamp: Makefile
 	@mkdir -p .build
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -63,6 +66,10 @@ synth: install
 
 test: install tools/checkov/.venv/.synced
 	$(PY) tests/run_suites.py
+
+# ARCH defaults to the task definition's architecture of ENV (dev): ARM64 -> arm64.
+image: .build/apt.stamp .venv/.synced
+	$(PY) -m localdev.image $(if $(ARCH),--arch $(ARCH)) $(if $(ENV),--env $(ENV))
 
 demo: install
 	$(PY) -m localdev demo

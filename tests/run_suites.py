@@ -34,6 +34,8 @@ SUITES: dict[str, list[str]] = {
     "changes": ["tests/changes"],
     "demo": ["tests/demo"],
     "edge": ["tests/edge"],
+    # Builds the service image (cold: a Debian base for arm64 under qemu, then app/Dockerfile).
+    "image": ["tests/image"],
 }
 
 
