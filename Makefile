@@ -15,13 +15,14 @@ endif
 
 PY := .venv/bin/python
 PIPENV_VERSION := 2026.10.3
-APT_PACKAGES := redis-server haproxy wrk
+APT_PACKAGES := redis-server haproxy wrk buildah skopeo docker-registry
 
-.PHONY: help install synth demo down test bench-synth bench-app checkov clean
+.PHONY: help install synth demo down release test bench-synth bench-app checkov clean
 
 help:
 	@echo "make demo         deploy to a local AWS emulator and run the system on 127.0.0.1 (no AWS account)"
 	@echo "make down         stop everything 'make demo' started"
+	@echo "make release ENV=dev [DIGEST=sha256:...]  build, push and deploy the image by digest (AWS); DIGEST: redeploy/roll back"
 	@echo "make test         run the whole test suite"
 	@echo "make synth        synthesize every stack into cdktf.out/stacks/"
 	@echo "make bench-synth  cold synthesis: this project's loader against the documented import"
@@ -66,6 +67,11 @@ test: install tools/checkov/.venv/.synced
 
 demo: install
 	$(PY) -m localdev demo
+
+# Build the image for the environment's architecture, push it to its ECR repository, deploy
+# it by digest and wait for steady state. DIGEST=sha256:... deploys an already-pushed image.
+release: install
+	$(PY) -m localdev release --env $(ENV) $(if $(DIGEST),--digest $(DIGEST))
 
 down:
 	@if [ -x $(PY) ]; then $(PY) -m localdev down; fi

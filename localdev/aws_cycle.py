@@ -20,6 +20,7 @@ from localdev.aws_checks import run_checks
 from localdev.synthesis import synthesize
 from localdev.terraform import cli_environment, terraform
 from stacks.config_loader import load_environment
+from stacks.variables import IMAGE_DIGEST_VARIABLE
 
 Say = Callable[[str], None]
 
@@ -58,7 +59,7 @@ def run_cycle(directory: Path, *, emulator_port: int | None = 5000, environment:
     emulator = start_emulator(port=emulator_port, log_path=directory / "emulator.log")
     (directory / "emulator.pid").write_text(f"{emulator.pid}\n")  # so `make down` finds it after a crash
     say(f"  emulator (moto with the gaps filled) on {emulator.url}")
-    env = cli_environment(directory, emulator.env())
+    env = cli_environment(directory, {**emulator.env(), **released_image()})
     bootstrap, stack = stacks_dir / "session-bootstrap", stacks_dir / settings.stack_name
 
     def tf(where: Path, *args: str) -> str | None:
@@ -83,6 +84,12 @@ def run_cycle(directory: Path, *, emulator_port: int | None = 5000, environment:
     finally:
         emulator.stop()
         (directory / "emulator.pid").unlink(missing_ok=True)
+
+
+def released_image() -> dict[str, str]:
+    """The emulator runs no containers: any well-formed digest stands for a released image, so
+    the cycle applies the whole system (the first-release path is tests/image/test_release.py)."""
+    return {f"TF_VAR_{IMAGE_DIGEST_VARIABLE}": "sha256:" + "0" * 64}
 
 
 def _synthesize(outdir: Path) -> str | None:
