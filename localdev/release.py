@@ -32,7 +32,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from localdev.synthesis import ROOT, synthesize
 from localdev.terraform import cli_environment, terraform
-from stacks.config_loader import load_environment
+from stacks.config_loader import config_dir, load_environment
 from stacks.validation import IMAGE_DIGEST
 from stacks.variables import IMAGE_DIGEST_VARIABLE
 
@@ -58,6 +58,9 @@ class ReleaseOptions:
     env: dict[str, str] = field(default_factory=dict)  # extra environment for terraform/AWS
     timeout_seconds: float = 1800
     poll_seconds: float = 5
+    # Write the digest that runs into `[service] image_digest` of config/<env>.toml, so a plain
+    # `cdktf deploy` / `terraform apply` of a new synth keeps the image (commit the file).
+    record: bool = True
 
 
 @dataclass(frozen=True)
@@ -69,9 +72,11 @@ class ReleaseResult:
 
 
 def release(options: ReleaseOptions, *, say: Say = print, build: Optional[Callable] = None,
-            buildah_command: Optional[Callable[..., list[str]]] = None) -> ReleaseResult:
+            buildah_command: Optional[Callable[..., list[str]]] = None,
+            on_pushed: Optional[Callable[[str, str], None]] = None) -> ReleaseResult:
     """One release; raises ReleaseFailed with a one-line reason. `build`/`buildah_command`
-    default to `localdev.image` (the same image store `make image` uses)."""
+    default to `localdev.image` (the same image store `make image` uses). `on_pushed(repository,
+    digest)` runs after a push, before the deploy (the test tells the emulator's ECR API there)."""
     settings = load_environment(options.environment)
     names = settings.names
     env = cli_environment(options.work_dir, options.env)
@@ -108,14 +113,37 @@ def release(options: ReleaseOptions, *, say: Say = print, build: Optional[Callab
         built = build(architecture, say=say)
         digest = _push(built.name, f"{registry}/{repository}", credentials, options.tls_verify,
                        buildah_command, say)
+        if on_pushed is not None:
+            on_pushed(repository, digest)
 
     image = f"{repository_url}@{digest}"
     say(f"  terraform apply -var {IMAGE_DIGEST_VARIABLE}={digest}  (previous: {previous or 'none'})")
     _apply(stack, env, log, digest)
-    _wait_for_steady_state(aws("ecs"), names.ecs_cluster, names.ecs_service, digest, previous, options, say)
+    try:
+        _wait_for_steady_state(aws("ecs"), names.ecs_cluster, names.ecs_service, digest, previous, options, say)
+    finally:
+        running = _deployed_digest(aws("ecs"), names.ecs_cluster, names.ecs_service)
+        if options.record and running:
+            say(f"  recorded {running} in {record_digest(options.environment, running)} (commit it)")
     url = _output(stack, env, log, "application_url") or "(no application_url output)"
     say(f"  released {image}\n  {url}")
     return ReleaseResult(digest=digest, previous_digest=previous, image=image, url=url)
+
+
+def record_digest(environment: str, digest: str, directory: Optional[Path] = None) -> Path:
+    """Set `image_digest` in the `[service]` table of `<config>/<environment>.toml`; returns the file."""
+    path = Path(directory or config_dir()) / f"{environment}.toml"
+    text = path.read_text() if path.exists() else ""
+    line = f'image_digest = "{digest}"  # set by make release: the image that runs'
+    if re.search(r"(?m)^image_digest\s*=.*$", text):
+        text = re.sub(r"(?m)^image_digest\s*=.*$", line, text)
+    elif re.search(r"(?m)^\[service\][ \t]*$", text):
+        text = re.sub(r"(?m)^\[service\][ \t]*$", f"[service]\n{line}", text, count=1)
+    else:
+        text = text.rstrip("\n") + f"\n\n[service]\n{line}\n"
+    path.write_text(text)
+    load_environment(environment, path.parent)  # still valid settings
+    return path
 
 
 # ------------------------------------------------------------------ terraform
@@ -272,6 +300,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--digest", help="deploy this already-pushed sha256:... digest (rollback); no build")
     parser.add_argument("--registry", help="push to HOST:PORT instead of the ECR host (tests)")
     parser.add_argument("--no-tls-verify", action="store_true", help="plain-HTTP registry (tests)")
+    parser.add_argument("--no-record", action="store_true",
+                        help="do not write the running digest into config/<env>.toml")
+    parser.add_argument("--work-dir", type=Path, help="synthesis and logs (default .build/release/<env>)")
     parser.add_argument("--backend-config", action="append", default=[],
                         help="extra `terraform init -backend-config=...` value (repeatable)")
 
@@ -279,8 +310,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, *, say: Say = print) -> int:
     options = ReleaseOptions(
         environment=args.environment, digest=args.digest, registry=args.registry,
-        tls_verify=not args.no_tls_verify, work_dir=ROOT / ".build" / "release" / args.environment,
-        backend_config=tuple(f"-backend-config={value}" for value in args.backend_config))
+        tls_verify=not args.no_tls_verify, work_dir=args.work_dir or ROOT / ".build" / "release" / args.environment,
+        record=not args.no_record, backend_config=tuple(f"-backend-config={value}" for value in args.backend_config))
     try:
         release(options, say=say)
     except ReleaseFailed as failure:
