@@ -24,6 +24,7 @@ import json
 import re
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -87,7 +88,7 @@ def release(options: ReleaseOptions, *, say: Say = print, build: Optional[Callab
     repository_url = _output(stack, env, log, "ecr_repository_url")
     if repository_url is None:
         say("  first deploy: applying the stack without a service, so the image repository exists")
-        _apply(stack, env, log, "")
+        _apply(stack, env, log, "", say)
         repository_url = _output(stack, env, log, "ecr_repository_url")
     host, repository = repository_url.split("/", 1)
     registry = options.registry or host
@@ -118,7 +119,7 @@ def release(options: ReleaseOptions, *, say: Say = print, build: Optional[Callab
 
     image = f"{repository_url}@{digest}"
     say(f"  terraform apply -var {IMAGE_DIGEST_VARIABLE}={digest}  (previous: {previous or 'none'})")
-    _apply(stack, env, log, digest)
+    _apply(stack, env, log, digest, say)
     try:
         _wait_for_steady_state(aws("ecs"), names.ecs_cluster, names.ecs_service, digest, previous, options, say)
     finally:
@@ -170,8 +171,30 @@ def _terraform(stack: Path, env: dict[str, str], log: Path, *args: str) -> str:
     return result.stdout
 
 
-def _apply(stack: Path, env: dict[str, str], log: Path, digest: str) -> None:
-    _terraform(stack, env, log, "apply", "-input=false", "-auto-approve", "-var", f"{IMAGE_DIGEST_VARIABLE}={digest}")
+def _apply(stack: Path, env: dict[str, str], log: Path, digest: str, say: Say) -> None:
+    shown = digest or '""'
+    _saying(say, f"terraform apply ({IMAGE_DIGEST_VARIABLE}={shown})", lambda: _terraform(
+        stack, env, log, "apply", "-input=false", "-auto-approve", "-var", f"{IMAGE_DIGEST_VARIABLE}={digest}"))
+
+
+def _saying(say: Say, what: str, action: Callable[[], Any]) -> Any:
+    """Run `action`, saying every LIVENESS_SECONDS that it still runs (pushes and applies take minutes)."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = action()
+        except BaseException as error:  # re-raised in the caller's thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=target, daemon=True)
+    started = time.monotonic()
+    worker.start()
+    while worker.join(LIVENESS_SECONDS) is None and worker.is_alive():
+        say(f"  ... {time.monotonic() - started:.0f}s: waiting for {what}")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 def _output(stack: Path, env: dict[str, str], log: Path, name: str) -> Optional[str]:
@@ -210,7 +233,8 @@ def _push(local_name: str, destination: str, credentials: str, tls_verify: bool,
         say(f"  pushing {local_name} to {destination}:{tag}")
         command = buildah_command("push", "--creds", credentials, _tls(tls_verify), "--digestfile",
                                   str(digest_file), local_name, f"docker://{destination}:{tag}")
-        result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+        result = _saying(say, f"the push to {destination}", lambda: subprocess.run(
+            command, capture_output=True, text=True, timeout=1800))
         if result.returncode != 0:
             raise ReleaseFailed(f"push to {destination} failed: {result.stderr.strip()[-600:]}")
         digest = digest_file.read_text().strip()

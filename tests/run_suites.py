@@ -30,6 +30,7 @@ SUITES: dict[str, list[str]] = {
     "emulator": ["tests/emulator"],
     "deploy": ["tests/deploy"],
     "demo": ["tests/demo"],
+    "image": ["tests/image"],
 }
 
 
