@@ -11,6 +11,10 @@
    release this creates the task definition and the service (see docs/architecture.md).
 4. Poll `DescribeServices` until the deployment of the new task definition is COMPLETED
    (steady state) or the circuit breaker rolled it back; say what it waits for every poll.
+5. Write the digest that runs into `[service] image_digest` of config/<env>.toml.
+
+The first release of an environment (no `ecr_repository_url` output yet) first applies the
+stack without a digest: everything but the task definition, service and scaling.
 
 `--registry HOST:PORT` pushes to another registry than the ECR host (tests use a local
 `docker-registry`); AWS calls follow `AWS_ENDPOINT_URL` (the emulator in tests).
