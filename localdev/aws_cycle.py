@@ -20,7 +20,6 @@ from localdev.aws_checks import run_checks
 from localdev.synthesis import synthesize
 from localdev.terraform import cli_environment, terraform
 from stacks.config_loader import load_environment
-from stacks.variables import IMAGE_DIGEST_VARIABLE
 
 Say = Callable[[str], None]
 
@@ -89,6 +88,8 @@ def run_cycle(directory: Path, *, emulator_port: int | None = 5000, environment:
 def released_image() -> dict[str, str]:
     """The emulator runs no containers: any well-formed digest stands for a released image, so
     the cycle applies the whole system (the first-release path is tests/image/test_release.py)."""
+    from stacks.variables import IMAGE_DIGEST_VARIABLE  # late: loads cdktf
+
     return {f"TF_VAR_{IMAGE_DIGEST_VARIABLE}": "sha256:" + "0" * 64}
 
 

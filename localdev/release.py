@@ -39,11 +39,17 @@ from localdev.synthesis import ROOT, synthesize
 from localdev.terraform import cli_environment, terraform
 from stacks.config_loader import config_dir, load_environment
 from stacks.validation import IMAGE_DIGEST
-from stacks.variables import IMAGE_DIGEST_VARIABLE
 
 Say = Callable[[str], None]
 OCI_ARCHITECTURE = {"ARM64": "arm64", "X86_64": "amd64"}
 LIVENESS_SECONDS = 10  # at most this long between two lines while waiting
+
+
+def _digest_variable() -> str:
+    # Imported late: stacks.variables loads cdktf/jsii (seconds), which `python -m localdev down` skips.
+    from stacks.variables import IMAGE_DIGEST_VARIABLE
+
+    return IMAGE_DIGEST_VARIABLE
 
 
 class ReleaseFailed(Exception):
@@ -122,7 +128,7 @@ def release(options: ReleaseOptions, *, say: Say = print, build: Optional[Callab
             on_pushed(repository, digest)
 
     image = f"{repository_url}@{digest}"
-    say(f"  terraform apply -var {IMAGE_DIGEST_VARIABLE}={digest}  (previous: {previous or 'none'})")
+    say(f"  terraform apply -var {_digest_variable()}={digest}  (previous: {previous or 'none'})")
     _apply(stack, env, log, digest, say)
     try:
         _wait_for_steady_state(aws("ecs"), names.ecs_cluster, names.ecs_service, digest, previous, options, say)
@@ -176,9 +182,9 @@ def _terraform(stack: Path, env: dict[str, str], log: Path, *args: str) -> str:
 
 
 def _apply(stack: Path, env: dict[str, str], log: Path, digest: str, say: Say) -> None:
-    shown = digest or '""'
-    _saying(say, f"terraform apply ({IMAGE_DIGEST_VARIABLE}={shown})", lambda: _terraform(
-        stack, env, log, "apply", "-input=false", "-auto-approve", "-var", f"{IMAGE_DIGEST_VARIABLE}={digest}"))
+    variable, shown = _digest_variable(), digest or '""'
+    _saying(say, f"terraform apply ({variable}={shown})", lambda: _terraform(
+        stack, env, log, "apply", "-input=false", "-auto-approve", "-var", f"{variable}={digest}"))
 
 
 def _saying(say: Say, what: str, action: Callable[[], Any]) -> Any:
