@@ -15,14 +15,16 @@ endif
 
 PY := .venv/bin/python
 PIPENV_VERSION := 2026.10.3
-# buildah + qemu-user-static + debootstrap + binfmt-support: `make image` (arm64 on x86 hosts too).
-APT_PACKAGES := redis-server haproxy wrk buildah qemu-user-static debootstrap binfmt-support
+# buildah + qemu-user-static + debootstrap + binfmt-support: `make image` (arm64 on x86 hosts too);
+# skopeo + docker-registry: `make release` and its end-to-end test.
+APT_PACKAGES := redis-server haproxy wrk buildah qemu-user-static debootstrap binfmt-support skopeo docker-registry
 
-.PHONY: help install synth demo down test image bench-synth bench-app checkov clean
+.PHONY: help install synth demo down release test image bench-synth bench-app checkov clean
 
 help:
 	@echo "make demo         deploy session-dev to a local AWS emulator and run the system on 127.0.0.1; both stay up"
 	@echo "make down         stop everything 'make demo' started (stopping the emulator discards session-dev)"
+	@echo "make release ENV=dev [DIGEST=sha256:...]  build, push and deploy the image by digest (AWS); DIGEST: redeploy/roll back"
 	@echo "make test         run the whole test suite"
 	@echo "make synth        synthesize every stack into cdktf.out/stacks/"
 	@echo "make image        build the service image from app/Dockerfile with buildah [ARCH=arm64|amd64]"
@@ -73,6 +75,11 @@ image: .build/apt.stamp .venv/.synced
 
 demo: install
 	$(PY) -m localdev demo
+
+# Build the image for the environment's architecture, push it to its ECR repository, deploy
+# it by digest and wait for steady state. DIGEST=sha256:... deploys an already-pushed image.
+release: install
+	$(PY) -m localdev release --env $(ENV) $(if $(DIGEST),--digest $(DIGEST))
 
 # Stops every process by its recorded PID, the emulator too: session-dev and its Terraform state
 # live only in the emulator's memory, so that is the teardown (terraform destroy is tests/deploy's).

@@ -108,7 +108,7 @@ def deploy(directory: Path, *, emulator_port: int | None = 5000, environment: st
     (directory / "emulator.pid").write_text(f"{emulator.pid}\n")  # so `make down` finds it after a crash
     (directory / "emulator.url").write_text(f"{emulator.url}\n")  # for `python -m localdev aws ...`
     say(f"  emulator (moto with the gaps filled) on {emulator.url}, PID {emulator.pid}")
-    env = cli_environment(directory, emulator.env())
+    env = cli_environment(directory, {**emulator.env(), **released_image()})
     bootstrap = stacks_dir / "session-bootstrap"
     up = Deployment(directory, settings, emulator, env, stacks_dir / settings.stack_name, step)
 
@@ -141,6 +141,14 @@ def run_cycle(directory: Path, *, emulator_port: int | None = 5000, environment:
         return up.ok and destroyed
     finally:
         up.stop_emulator()
+
+
+def released_image() -> dict[str, str]:
+    """The emulator runs no containers: any well-formed digest stands for a released image, so
+    the cycle applies the whole system (the first-release path is tests/image/test_release.py)."""
+    from stacks.variables import IMAGE_DIGEST_VARIABLE  # late: loads cdktf
+
+    return {f"TF_VAR_{IMAGE_DIGEST_VARIABLE}": "sha256:" + "0" * 64}
 
 
 def _synthesize(outdir: Path) -> str | None:

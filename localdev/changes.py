@@ -26,15 +26,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from localdev.aws_cycle import released_image
 from localdev.synthesis import ROOT, synthesize
 from localdev.terraform import cli_environment, terraform
 from stacks.config_loader import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR
 
 ENVIRONMENT = "dev"
 STACK = "session-dev"
-# The image variable of the stack (helper 8r renames it to `image_digest`, values `sha256:<hex>`).
-IMAGE_VARIABLE = "image_tag"
-IMAGE_NEW_VALUE = "sha256:" + "1" * 64 if IMAGE_VARIABLE == "image_digest" else "release-2"
+# The image variable of the stack: a release pins a new digest.
+IMAGE_VARIABLE = "image_digest"
+IMAGE_NEW_VALUE = "sha256:" + "1" * 64
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0b2c3d4e-5f60-4718-8a9b-0c1d2e3f4a5b"
 
 # Replacing any of these is downtime or data loss: no routine change may do it.
@@ -186,7 +187,8 @@ def deploy(directory: Path, emulator, say: Say = print) -> Deployment:
     result = synthesize(outdir)
     if result.returncode != 0:
         raise RuntimeError(f"synthesis failed: {result.stderr[-2000:]}")
-    env = cli_environment(directory, emulator.env())
+    # Deployed as released (the service exists only with a digest; aws_cycle.released_image).
+    env = cli_environment(directory, {**emulator.env(), **released_image()})
     stacks = outdir / "stacks"
     steps = [(stacks / "session-bootstrap", ["init", "-input=false"]),
              (stacks / "session-bootstrap", ["apply", "-input=false", "-auto-approve"]),

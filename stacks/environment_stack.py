@@ -85,7 +85,7 @@ class EnvironmentStack(TerraformStack):
             names=names, settings=settings.service, region=settings.region, account_id=self._account_id,
             partition=self._partition, kms_key_arn=key_arn, vpc_id=network.vpc_id,
             subnet_ids=network.private_subnet_ids, task_cpu=v.ecs_task_cpu, task_memory=v.ecs_task_memory,
-            desired_count=v.desired_count, image_tag=v.image_tag, secrets=parameters.secrets,
+            desired_count=v.desired_count, image_digest=v.image_digest, secrets=parameters.secrets,
             environment={**self._plain_environment(), CONFIG_DIGEST_VARIABLE: parameters.digest},
             parameter_path_arn=parameters.path_arn,
             store_cluster_arn=store.cluster_arn, store_user_arn=store.user_arn,
@@ -106,7 +106,8 @@ class EnvironmentStack(TerraformStack):
         Scaling(self, "scaling", ScalingProps(
             names=names, settings=settings.service, cluster_name=service.cluster_name,
             service_name=service.service_name, min_capacity=v.min_capacity, max_capacity=v.max_capacity,
-            load_balancer_arn_suffix=balancer.arn_suffix, target_group_arn_suffix=balancer.target_group_arn_suffix))
+            load_balancer_arn_suffix=balancer.arn_suffix, target_group_arn_suffix=balancer.target_group_arn_suffix,
+            service=service.service))
         monitoring = Monitoring(self, "monitoring", MonitoringProps(
             names=names, settings=settings.monitoring, environment=settings.name, region=settings.region,
             kms_key_arn=key_arn, load_balancer_arn_suffix=balancer.arn_suffix,
@@ -119,7 +120,7 @@ class EnvironmentStack(TerraformStack):
         self._output("memorydb_endpoint", store.endpoint, "Cluster endpoint of the MemoryDB session store")
         self._output("parameter_prefix", settings.parameter_prefix, "Parameter Store path of this environment")
         self._output("ecs_cluster_name", service.cluster_name, "ECS cluster")
-        self._output("ecs_service_name", service.service_name, "ECS service")
+        self._output("ecs_service_name", service.service_name, "ECS service (created by the first release)")
         self._output("ecr_repository_url", service.repository_url, "Push the session service image here")
         self._output("log_group_name", service.log_group_name, "CloudWatch log group of the service")
         self._output("dashboard_name", monitoring.dashboard_name, "CloudWatch dashboard of this environment")

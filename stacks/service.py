@@ -7,6 +7,11 @@ thing: `memorydb:Connect` as the service's user on the environment's cluster.
 
 Terraform sets `desired_count` only at creation; afterwards auto scaling owns it, so an
 apply never resets a scaled-out service.
+
+The container image is pinned by digest (`<repository_url>@sha256:...`). Until the first
+release sets `image_digest`, the task definition and the service are not created (`count`
+0): the first apply makes the repository, the release pushes into it and applies again
+with the digest, which creates the service with an image that exists.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from stacks import policies
 from stacks.names import ResourceNames
 from stacks.security_groups import security_group
 from stacks.settings import ServiceSettings
-from stacks.variables import capacity_condition, fargate_size_condition
+from stacks.variables import capacity_condition, fargate_size_condition, hcl, released_count
 
 HEALTH_CHECK_COMMAND = ["CMD", "python", "-m", "app", "healthcheck"]
 CONTAINER_USER = "10001:10001"  # the image's unprivileged user (see app's Dockerfile)
@@ -74,7 +79,7 @@ class ServiceProps:
     task_cpu: float
     task_memory: float
     desired_count: float
-    image_tag: str
+    image_digest: str  # "" before the first release
     # Configuration: environment variable -> Parameter Store ARN, and plain values.
     secrets: dict[str, str]
     environment: dict[str, str]
@@ -94,8 +99,8 @@ class ServiceProps:
 
 
 class Service(Construct):
-    """Exposes `security_group_id`, `cluster_name`, `service_name`, `repository_url` and
-    `log_group_name`."""
+    """Exposes `security_group_id`, `cluster_name`, `service_name` (a plain name: the service
+    exists only once released), `service` (to depend on), `repository_url` and `log_group_name`."""
 
     def __init__(self, scope: Construct, id: str, props: ServiceProps):
         super().__init__(scope, id)
@@ -121,8 +126,8 @@ class Service(Construct):
         task_role = self._task_role()
         task = self._task_definition(repository.repository_url, logs.name, execution_role.arn, task_role.arn)
         service = EcsService(
-            self, "service", name=names.ecs_service, cluster=cluster.arn, task_definition=task.arn,
-            desired_count=props.desired_count,
+            self, "service", name=names.ecs_service, cluster=cluster.arn, task_definition=_first(task, "arn"),
+            count=released_count(), desired_count=props.desired_count,
             capacity_provider_strategy=[EcsServiceCapacityProviderStrategy(**s) for s in self._strategy()],
             network_configuration=EcsServiceNetworkConfiguration(
                 subnets=props.subnet_ids, security_groups=[group.id], assign_public_ip=False),
@@ -147,7 +152,8 @@ class Service(Construct):
         )
         self.security_group_id = group.id
         self.cluster_name = cluster.name
-        self.service_name = service.name
+        self.service_name = names.ecs_service
+        self.service = service
         self.repository_url = repository.repository_url
         self.log_group_name = logs.name
 
@@ -214,7 +220,7 @@ class Service(Construct):
         p, s = self._props, self._props.settings
         container = {
             "name": p.names.container,
-            "image": f"{repository_url}:{p.image_tag}",
+            "image": f"{repository_url}@{p.image_digest}",
             "essential": True,
             "user": CONTAINER_USER,
             "readonlyRootFilesystem": True,
@@ -233,6 +239,9 @@ class Service(Construct):
         }
         return EcsTaskDefinition(
             self, "task", family=p.names.task_family, network_mode="awsvpc", requires_compatibilities=["FARGATE"],
+            count=released_count(),
+            # Old revisions stay ACTIVE: the circuit breaker and `make release DIGEST=...` roll back to them.
+            skip_destroy=True,
             cpu=Token.as_string(p.task_cpu), memory=Token.as_string(p.task_memory),
             runtime_platform=EcsTaskDefinitionRuntimePlatform(operating_system_family="LINUX",
                                                               cpu_architecture=s.cpu_architecture),
@@ -245,3 +254,8 @@ class Service(Construct):
                 condition=fargate_size_condition(),
                 error_message="ecs_task_cpu and ecs_task_memory must be a Fargate task size (see docs/configuration.md).")]),
         )
+
+
+def _first(resource, attribute: str) -> str:
+    """`<type>.<name>[0].<attribute>` of a resource with `count` (cdktf renders no index itself)."""
+    return Token.as_string(hcl(f"{resource.terraform_resource_type}.{resource.friendly_unique_id}[0].{attribute}"))

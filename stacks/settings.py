@@ -87,7 +87,9 @@ class ServiceSettings:
     task_cpu: int = 256
     task_memory: int = 512
     cpu_architecture: CpuArchitecture = "ARM64"
-    image_tag: str = "latest"
+    # Digest (sha256:...) of the released image in the ECR repository; None until the first
+    # `make release`, and then the service is not created (see docs/architecture.md).
+    image_digest: Optional[str] = None
     container_port: int = 8080
     desired_count: int = 2
     min_capacity: int = 2

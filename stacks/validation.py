@@ -51,7 +51,7 @@ SNAPSHOT_WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$
 MAINTENANCE_WINDOW = re.compile(
     r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
 )
-IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+IMAGE_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HEALTH_CHECK_PATH = re.compile(r"^/[A-Za-z0-9/_.~-]{0,1023}$")
@@ -193,8 +193,9 @@ def _service_rules(s, check: Check) -> None:
           f"must satisfy min_capacity ({v.min_capacity}) <= desired_count <= max_capacity ({v.max_capacity})")
     check("service.container_port", v.container_port, 1024 <= v.container_port <= 65535,
           "must be 1024-65535 (the container runs as a non-root user)")
-    check("service.image_tag", v.image_tag, bool(IMAGE_TAG.match(v.image_tag)),
-          "must be a Docker tag: letters, digits, _ . -, at most 128 characters")
+    if v.image_digest is not None:
+        check("service.image_digest", v.image_digest, bool(IMAGE_DIGEST.match(v.image_digest)),
+              "must be an image digest: sha256: and 64 lowercase hex digits (or unset before the first release)")
     check("service.spot_percentage", v.spot_percentage, 0 <= v.spot_percentage <= 100, "must be 0-100")
     check("service.log_retention_days", v.log_retention_days,
           v.log_retention_days in CLOUDWATCH_LOG_RETENTION_DAYS, _retention_rule())

@@ -13,10 +13,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cdktf import TerraformStack, TerraformVariable, TerraformVariableValidationConfig
+from cdktf import TerraformStack, TerraformVariable, TerraformVariableValidationConfig, Token
 
 from stacks.limits import FARGATE_MEMORY_BY_CPU, MEMORYDB_NODE_TYPES
 from stacks.settings import EnvironmentSettings
+
+
+# The one name of the image variable: `make release` sets it (`-var image_digest=sha256:...`).
+IMAGE_DIGEST_VARIABLE = "image_digest"
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,7 @@ class StackVariables:
     desired_count: float
     min_capacity: float
     max_capacity: float
-    image_tag: str
+    image_digest: str
     allowed_ingress_cidrs: list[str]
     session_timeout_seconds: float
 
@@ -90,10 +94,12 @@ def define_variables(stack: TerraformStack, settings: EnvironmentSettings) -> St
         "max_capacity": variable(
             "max_capacity", "number", service.max_capacity, "Most tasks auto scaling starts.",
             _whole("max_capacity", 1, 1000), "max_capacity must be a whole number from 1 to 1000."),
-        "image_tag": variable(
-            "image_tag", "string", service.image_tag, "Tag of the session service image in the ECR repository.",
-            'can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))',
-            "image_tag must be a Docker tag: letters, digits, _ . -, at most 128 characters."),
+        IMAGE_DIGEST_VARIABLE: variable(
+            IMAGE_DIGEST_VARIABLE, "string", service.image_digest or "",
+            'Digest (sha256:...) of the session service image in the ECR repository; "" until the first '
+            "release, and then the service and its scaling are not created. Set by `make release`.",
+            f'var.{IMAGE_DIGEST_VARIABLE} == "" || can(regex("^sha256:[0-9a-f]{{64}}$", var.{IMAGE_DIGEST_VARIABLE}))',
+            f'{IMAGE_DIGEST_VARIABLE} must be "" (nothing released yet) or sha256: and 64 lowercase hex digits.'),
         "allowed_ingress_cidrs": variable(
             "allowed_ingress_cidrs", "list(string)", list(settings.load_balancer.ingress_cidrs),
             "IPv4 CIDR blocks allowed to reach the load balancer's listeners.",
@@ -114,7 +120,7 @@ def define_variables(stack: TerraformStack, settings: EnvironmentSettings) -> St
         desired_count=v["desired_count"].number_value,
         min_capacity=v["min_capacity"].number_value,
         max_capacity=v["max_capacity"].number_value,
-        image_tag=v["image_tag"].string_value,
+        image_digest=v[IMAGE_DIGEST_VARIABLE].string_value,
         allowed_ingress_cidrs=v["allowed_ingress_cidrs"].list_value,
         session_timeout_seconds=v["session_timeout_seconds"].number_value,
     )
@@ -124,6 +130,11 @@ def fargate_size_condition() -> str:
     """HCL condition: the task CPU/memory pair is one Fargate offers."""
     table = ", ".join(f'"{cpu}" = {json.dumps(list(mem))}' for cpu, mem in FARGATE_MEMORY_BY_CPU.items())
     return hcl(f"contains(lookup({{{table}}}, tostring(var.ecs_task_cpu), []), var.ecs_task_memory)")
+
+
+def released_count() -> float:
+    """HCL `count`: 1 once an image digest is set, else 0 (the service never runs without an image)."""
+    return Token.as_number(hcl(f'var.{IMAGE_DIGEST_VARIABLE} == "" ? 0 : 1'))
 
 
 def capacity_condition() -> str:

@@ -4,7 +4,7 @@ Every fill adds the missing action (or stored attribute) to moto's own backend a
 response classes, so state lives where moto keeps it and moto's reset still works.
 """
 
-from emulator.fills import acm, appautoscaling, ec2, ecs, ecs_task_definitions, elbv2, kms, memorydb, s3
+from emulator.fills import acm, appautoscaling, ec2, ecs, ecs_deployments, ecs_task_definitions, elbv2, kms, memorydb, s3
 
 _applied = False
 
@@ -18,6 +18,7 @@ def apply_all() -> None:
     appautoscaling.apply()
     ecs.apply()
     ecs_task_definitions.apply()
+    ecs_deployments.apply()
     ec2.apply()
     kms.apply()
     s3.apply()

@@ -52,7 +52,7 @@ BAD_VALUES = [
     ("min_capacity = 0", "min_capacity must be a whole number from 1 to 1000"),
     ("max_capacity = 5000", "max_capacity must be a whole number from 1 to 1000"),
     ("desired_count = 0", "desired_count must be a whole number from 1 to 1000"),
-    ('image_tag = "bad tag"', "image_tag must be a Docker tag"),
+    ('image_digest = "latest"', 'image_digest must be "" (nothing released yet) or sha256:'),
     ('allowed_ingress_cidrs = ["10.0.0.0/33"]', "allowed_ingress_cidrs must be a non-empty list"),
     ("session_timeout_seconds = 10", "session_timeout_seconds must be a whole number from 60"),
 ]
@@ -60,8 +60,10 @@ MORE_BAD_VALUES = [
     ('cluster_name = "a-name-that-is-far-too-long-for-memorydb-x"', "cluster_name must be 1-40"),
     ("memorydb_num_shards = 1.5", "memorydb_num_shards must be a whole number"),
     ("allowed_ingress_cidrs = []", "allowed_ingress_cidrs must be a non-empty list"),
+    ('image_digest = "sha256:abc"', 'image_digest must be "" (nothing released yet) or sha256:'),
 ]
-GOOD_VALUES = "memorydb_num_shards = 3\necs_task_cpu = 512\necs_task_memory = 1024\nmin_capacity = 2\n"
+GOOD_VALUES = ("memorydb_num_shards = 3\necs_task_cpu = 512\necs_task_memory = 1024\nmin_capacity = 2\n"
+               f'image_digest = "sha256:{"0a" * 32}"\n')
 
 
 @pytest.fixture(scope="module")

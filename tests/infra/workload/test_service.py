@@ -85,7 +85,8 @@ def test_task_definition_is_sized_by_variables_on_graviton(env_stacks, env):
 
 def test_container_is_hardened_and_health_checked(env_stacks):
     definition = container(env_stacks["prod"])
-    assert definition["image"].endswith(":${var.image_tag}") and "repository_url" in definition["image"]
+    # Pinned by digest, never a tag: `<repository_url>@sha256:...`.
+    assert definition["image"].endswith("@${var.image_digest}") and "repository_url" in definition["image"]
     assert definition["readonlyRootFilesystem"] is True and definition["privileged"] is False
     assert definition["user"] and not definition["user"].startswith("0") and definition["user"] != "root"
     assert definition["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
@@ -153,3 +154,19 @@ def test_container_health_check_and_stop_timeout_within_ecs_bounds(env_stacks, e
     assert 5 <= check["interval"] <= 300 and 2 <= check["timeout"] <= 60 and check["timeout"] < check["interval"]
     assert 1 <= check["retries"] <= 10 and 0 <= check["startPeriod"] <= 300
     assert 2 <= definition["stopTimeout"] <= 120
+
+
+def test_nothing_runs_before_an_image_is_released(env_stacks, env):
+    """The task definition, the service and its scaling exist only once `image_digest` is set."""
+    stack = env_stacks[env]
+    released = '${var.image_digest == "" ? 0 : 1}'
+    for kind in ("aws_ecs_task_definition", "aws_ecs_service", "aws_appautoscaling_target",
+                 "aws_appautoscaling_policy"):
+        assert {r.get("count") for r in resources(stack, kind).values()} == {released}, kind
+    assert stack["variable"]["image_digest"]["default"] == ""
+    service = only(stack, "aws_ecs_service")
+    assert service["task_definition"].startswith("${aws_ecs_task_definition.") and "[0].arn}" in service["task_definition"]
+    # Old revisions stay registered: rollbacks (circuit breaker, DIGEST=...) need them.
+    assert only(stack, "aws_ecs_task_definition")["skip_destroy"] is True
+    target = only(stack, "aws_appautoscaling_target")
+    assert any(d.startswith("aws_ecs_service.") for d in target["depends_on"])
