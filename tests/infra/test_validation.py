@@ -110,7 +110,9 @@ RULES = [
     ("service.slow_request_ms", 250, 0, "1-60000"),
 ]
 
-PROD = EnvironmentSettings(name="prod")
+# A production environment with HTTPS (required too, see below): only the alarm destination varies.
+PROD = with_setting(EnvironmentSettings(name="prod", production=True), "load_balancer.certificate_arn",
+                    "arn:aws:acm:us-east-1:123456789012:certificate/0b2c3d4e-5f60-4718-8a9b-0c1d2e3f4a5b")
 
 
 @pytest.mark.parametrize("destination", [{"alarm_email": "oncall@example.org"},
@@ -199,7 +201,9 @@ def test_long_names_that_fit_pass():
     validate(EnvironmentSettings(name="staging", project="sessionstore-platfrm"))  # exactly 32
 
 
-PRODUCTION = dataclasses.replace(BASE, name="prod", production=True)
+# A production environment with an alarm destination (required too, see above): only HTTPS varies.
+PRODUCTION = with_setting(dataclasses.replace(BASE, name="prod", production=True), "monitoring.alarm_email",
+                          "oncall@example.org")
 ZONE = "Z0123456789ABCDEFGHIJ"
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0b0e3c4e-6f6a-4e8b-9a51-6b1a2f1b9c11"
 
@@ -251,7 +255,8 @@ def test_hosted_zone_id_format():
 
 def test_production_flag_comes_from_the_setting_not_the_name(tmp_path):
     write_config(tmp_path, 'environments = ["live", "prod"]\n',
-                 live=f'production = true\n[load_balancer]\ncertificate_arn = "{CERTIFICATE}"\n', prod="")
+                 live=f'production = true\n[load_balancer]\ncertificate_arn = "{CERTIFICATE}"\n'
+                 '[monitoring]\nalarm_email = "oncall@example.org"\n', prod="")
     live, prod = load_environment("live", tmp_path), load_environment("prod", tmp_path)
     assert live.is_production and live.waf_enabled
     assert not prod.is_production and not prod.waf_enabled

@@ -156,6 +156,7 @@ def test_container_health_check_and_stop_timeout_within_ecs_bounds(env_stacks, e
     assert 2 <= definition["stopTimeout"] <= 120
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_nothing_runs_before_an_image_is_released(env_stacks, env):
     """The task definition, the service and its scaling exist only once `image_digest` is set."""
     stack = env_stacks[env]
