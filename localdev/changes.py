@@ -107,8 +107,9 @@ CHANGES: tuple[Change, ...] = (
            _fx("update aws_cloudwatch_metric_alarm"),
            config={"monitoring.store_cpu_percent": 60, "monitoring.target_response_time_seconds": 0.3}),
     Change("certificate added", "load_balancer.certificate_arn unset -> an ACM ARN",
-           _fx("create aws_lb_listener", "update aws_lb_listener", "create aws_vpc_security_group_ingress_rule"),
-           downtime="none (port 80 is updated in place to redirect to 443)",
+           # The tasks roll too: SESSION_REQUIRE_HTTPS turns on Secure/__Host- cookies and HSTS.
+           _fx(*ROLL, "create aws_lb_listener", "update aws_lb_listener", "create aws_vpc_security_group_ingress_rule"),
+           downtime="none (port 80 is updated in place to redirect to 443; tasks roll to send HSTS)",
            config={"load_balancer.certificate_arn": CERTIFICATE}),
     Change("allowed ingress CIDRs", 'allowed_ingress_cidrs ["0.0.0.0/0"] -> ["203.0.113.0/24"]',
            _fx("create aws_vpc_security_group_ingress_rule", "delete aws_vpc_security_group_ingress_rule"),
