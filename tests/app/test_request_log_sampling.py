@@ -67,7 +67,7 @@ def test_the_service_samples_what_the_stack_configures(cluster, capfd):
         try:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                r = await c.post("/api/session", json={"data": {"cart": 1}, "user_id": "alice"})
+                r = await c.post("/api/session", json={"data": {"cart": 1}, "user_id": "log-sampling"})
                 assert r.status_code == 201
                 sid = r.headers["set-cookie"].split(";")[0].split("=", 1)[1]
                 capfd.readouterr()
