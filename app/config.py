@@ -196,6 +196,8 @@ class Settings:
             workers=_int(env, "SESSION_WORKERS", 1, 1, 64),
             aws_region=region,
             store_timeout=_int(env, "SESSION_STORE_TIMEOUT_MS", 1000, 50, 60000) / 1000.0,
+            store_connect_timeout=_int(env, "SESSION_STORE_CONNECT_TIMEOUT_MS", 500, 50, 60000) / 1000.0,
+            store_socket_timeout=_int(env, "SESSION_STORE_SOCKET_TIMEOUT_MS", 500, 50, 60000) / 1000.0,
             request_log_sample_rate=_float(env, "SESSION_REQUEST_LOG_SAMPLE_RATE", 1.0, 0.0, 1.0),
             slow_request_ms=_int(env, "SESSION_SLOW_REQUEST_MS", 1000, 1, 60000),
         )

@@ -26,12 +26,18 @@ What differs from ECS, and why:
 - The health check runs as ECS runs it (same command, environment and user, inside the
   container), but without its 5 s timeout: under qemu (arm64 on x86) Python starts slower
   than on a Graviton task. Durations are printed, not asserted.
+- Under qemu (an arm64 image on an x86 host) every TLS handshake is emulated and, with the
+  other suites running beside this one, connecting to the cluster's nodes can take longer than
+  the service's 0.5 s connect timeout: the test then raises the store timeouts
+  (SESSION_STORE_*_TIMEOUT_MS, `EMULATED_STORE_TIMEOUTS`); run natively they stay at the
+  defaults ECS runs with.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -60,7 +66,7 @@ def definition(stack) -> dict:
 
 
 @pytest.fixture(scope="module")
-def task(stack, definition, ssm, account, cluster, container, tmp_path_factory) -> AgentView:
+def task(stack, definition, ssm, account, cluster, container, service_image, tmp_path_factory) -> AgentView:
     """Put the stack's parameters into the emulator (local values), resolve like the agent."""
     region = stack.region()
     created = parameters(stack)
@@ -90,10 +96,21 @@ def task(stack, definition, ssm, account, cluster, container, tmp_path_factory) 
         **secrets,
         "SESSION_STORE_CA_FILE": f"{CA_DIR}/ca.crt",
         "SESSION_HTTP_PORT": str(procs.free_port()),
+        **(EMULATED_STORE_TIMEOUTS if emulated(service_image.architecture) else {}),
     }
     view = AgentView(environment=environment, secrets=secrets, arns=arns)
     view.ca_dir = ca_dir  # type: ignore[attr-defined]
     return view
+
+
+EMULATED_STORE_TIMEOUTS = {"SESSION_STORE_TIMEOUT_MS": "10000", "SESSION_STORE_CONNECT_TIMEOUT_MS": "5000",
+                           "SESSION_STORE_SOCKET_TIMEOUT_MS": "5000"}
+
+
+def emulated(architecture: str) -> bool:
+    """The image's architecture is not the host's: every instruction runs under qemu."""
+    host = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    return architecture != host
 
 
 def volumes(definition: dict, scratch: Path, ca_dir: Path) -> dict[str, Path]:
