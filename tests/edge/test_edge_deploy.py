@@ -29,6 +29,7 @@ if str(ROOT) not in sys.path:
 
 from emulator import start_emulator  # noqa: E402
 from localdev.synthesis import synthesize  # noqa: E402
+from localdev.aws_cycle import released_image  # noqa: E402
 from localdev.terraform import cli_environment, terraform  # noqa: E402
 from stacks.config_loader import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR, load_environment  # noqa: E402
 from stacks.load_balancer import TLS_POLICY  # noqa: E402
@@ -79,7 +80,9 @@ def deploy(work: Path) -> EdgeDeployment:
         result = synthesize(work / "cdktf.out", env={CONFIG_DIR_VARIABLE: str(config)})
         assert result.returncode == 0, result.stderr[-3000:]
         stacks = work / "cdktf.out" / "stacks"
-        env = cli_environment(work, emulator.env())
+        # Released (any digest: the emulator runs no containers), so the service and its
+        # deployment alarms exist too.
+        env = cli_environment(work, {**emulator.env(), **released_image()})
 
         def tf(where: Path, *args: str):
             done = terraform(where, env, *args, log=log)
@@ -177,3 +180,18 @@ if __name__ == "__main__":
     print(deployment.second_plan.stdout[-5000:])
     for handle in _emulators:
         handle.stop()
+
+
+def test_service_runs_private_with_deployment_alarms_and_endpoints(edge):
+    """Production's whole workload applied: the released service rolls back on the alarms a bad
+    release trips, and reaches AWS APIs through interface endpoints (no 0.0.0.0/0 egress)."""
+    names = edge.settings.names
+    (service,) = edge.client("ecs").describe_services(cluster=names.ecs_cluster, services=[names.ecs_service])["services"]
+    alarms = service["deploymentConfiguration"]["alarms"]
+    assert alarms["enable"] and alarms["rollback"] and alarms["alarmNames"]
+    found = edge.client("cloudwatch").describe_alarms(AlarmNames=alarms["alarmNames"])["MetricAlarms"]
+    assert {a["AlarmName"] for a in found} == set(alarms["alarmNames"])
+    endpoints = edge.client("ec2").describe_vpc_endpoints()["VpcEndpoints"]
+    kinds = {e["ServiceName"].rsplit(".", 1)[-1]: e["VpcEndpointType"] for e in endpoints}
+    assert kinds.get("s3") == "Gateway"
+    assert {"logs", "ssm", "sts", "api", "dkr"} <= {k for k, t in kinds.items() if t == "Interface"}
