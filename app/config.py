@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 # Parameter name (relative to the prefix) -> environment variable.
 PARAMETER_TO_ENV = {
@@ -48,32 +48,28 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
-def _int(env: Mapping[str, str], name: str, default: int | None, lo: int, hi: int) -> int:
+def _number(env: Mapping[str, str], name: str, default, lo, hi, parse: Callable[[str], Any], kind: str):
+    """`name` from env parsed by `parse`, within [lo, hi]; `default` when unset (None: required)."""
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         if default is None:
             raise ConfigError(f"{name} is required")
         return default
     try:
-        v = int(raw.strip())
+        v = parse(raw.strip())
     except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+        raise ConfigError(f"{name} must be {kind}, got {raw!r}") from None
     if not lo <= v <= hi:
         raise ConfigError(f"{name} must be between {lo} and {hi}, got {v}")
     return v
+
+
+def _int(env: Mapping[str, str], name: str, default: int | None, lo: int, hi: int) -> int:
+    return _number(env, name, default, lo, hi, int, "an integer")
 
 
 def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        v = float(raw.strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not lo <= v <= hi:
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {v}")
-    return v
+    return _number(env, name, default, lo, hi, float, "a number")
 
 
 def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:

@@ -213,14 +213,19 @@ def _service_rules(s, check: Check) -> None:
         check(f"service.{field}", value, 0 <= value <= 3600, "must be 0-3600 seconds")
 
 
+def _regional_arn(check: Check, field: str, arn: str, pattern: re.Pattern, region: str, shape: str, what: str,
+                  why: str = "") -> None:
+    """An ARN of the right shape (`pattern`'s first group is its region), in the stack's region."""
+    match = pattern.match(arn)
+    check(field, arn, bool(match), f"must be {shape}")
+    check(field, arn, not match or match.group(1) == region, f"must be {what} in the stack's region {region}{why}")
+
+
 def _load_balancer_rules(s, check: Check) -> None:
     lb = s.load_balancer
     if lb.certificate_arn is not None:
-        match = CERTIFICATE_ARN.match(lb.certificate_arn)
-        check("load_balancer.certificate_arn", lb.certificate_arn, bool(match),
-              "must be an ACM certificate ARN: arn:aws:acm:<region>:<account id>:certificate/<uuid>")
-        check("load_balancer.certificate_arn", lb.certificate_arn, not match or match.group(1) == s.region,
-              f"must be a certificate in the stack's region {s.region}")
+        _regional_arn(check, "load_balancer.certificate_arn", lb.certificate_arn, CERTIFICATE_ARN, s.region,
+                      "an ACM certificate ARN: arn:aws:acm:<region>:<account id>:certificate/<uuid>", "a certificate")
     check("load_balancer.ingress_cidrs", list(lb.ingress_cidrs), len(lb.ingress_cidrs) >= 1,
           "must list at least one CIDR block")
     for cidr in lb.ingress_cidrs:
@@ -296,11 +301,9 @@ def _monitoring_rules(s, check: Check) -> None:
     if mon.alarm_email is not None:
         check("monitoring.alarm_email", mon.alarm_email, bool(EMAIL.match(mon.alarm_email)), "must be an e-mail address")
     if mon.alarm_topic_arn is not None:
-        match = SNS_TOPIC_ARN.match(mon.alarm_topic_arn)
-        check("monitoring.alarm_topic_arn", mon.alarm_topic_arn, bool(match),
-              "must be an SNS topic ARN: arn:aws:sns:<region>:<account id>:<name>")
-        check("monitoring.alarm_topic_arn", mon.alarm_topic_arn, not match or match.group(1) == s.region,
-              f"must be a topic in the stack's region {s.region} (alarm actions and MemoryDB events stay in-region)")
+        _regional_arn(check, "monitoring.alarm_topic_arn", mon.alarm_topic_arn, SNS_TOPIC_ARN, s.region,
+                      "an SNS topic ARN: arn:aws:sns:<region>:<account id>:<name>", "a topic",
+                      " (alarm actions and MemoryDB events stay in-region)")
     if s.is_production:
         check("monitoring.alarm_email", mon.alarm_email, bool(mon.alarm_email or mon.alarm_topic_arn),
               "a production environment needs an alarm destination: set monitoring.alarm_email or "
