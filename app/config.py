@@ -9,6 +9,7 @@ explicit environment variables still win.
 from __future__ import annotations
 
 import os
+import re
 import socket
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -79,6 +80,32 @@ def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str |
     return raw.strip()
 
 
+_ORIGIN_RE = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
+_ROLE_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
+
+
+def _list(env: Mapping[str, str], name: str) -> list[str]:
+    return [item.strip() for item in (env.get(name) or "").split(",") if item.strip()]
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    out = []
+    for origin in _list(env, name):
+        if not _ORIGIN_RE.fullmatch(origin):
+            raise ConfigError(f"{name}: {origin!r} is not an origin (scheme://host[:port], lower case, no path)")
+        out.append(origin)
+    return tuple(out)
+
+
+def _role_arns(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    out = []
+    for arn in _list(env, name):
+        if not _ROLE_ARN_RE.fullmatch(arn):
+            raise ConfigError(f"{name}: {arn!r} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
+        out.append(arn)
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Settings:
     store_endpoint: str
@@ -118,6 +145,24 @@ class Settings:
     # Request-log sampling (5xx and slow requests always logged).
     request_log_sample_rate: float = 1.0
     slow_request_ms: int = 1000
+    # Trust model and sessions of a user (docs/security.md).
+    max_sessions_per_user: int = 10  # concurrent sessions of one user (ASVS 7.1.2)
+    session_limit_action: str = "evict-oldest"  # or "refuse" (sign-in refused at the cap)
+    idle_slide_seconds: int = 60  # slide the idle expiry only when it is this stale (reads stay reads)
+    create_rate_per_minute: int = 30  # new sessions per client address and minute
+    signin_failures_per_account: int = 5  # failed sign-ins per account per window
+    signin_failures_per_client: int = 20  # failed sign-ins per client address per window
+    signin_window_seconds: int = 900
+    reauth_max_age: int = 300  # step-up: a sensitive action needs a sign-in at most this old
+    allowed_origins: tuple[str, ...] = ()  # extra origins allowed to send state-changing requests
+    cookie_persistent: bool = False  # Max-Age on the cookie; off: a browser-session cookie (OWASP)
+    trusted_proxy_hops: int = 1  # X-Forwarded-For entries appended by our own proxies (the ALB: 1)
+    user_directory: bool = True  # the reference application's own sign-in (python -m app users)
+    # Application plane: a second listener the ALB never routes to, for trusted backends.
+    app_plane_port: int = 0  # 0: off
+    trusted_caller_arns: tuple[str, ...] = ()  # IAM role ARNs allowed on the application plane
+    sts_endpoint: str | None = None  # default https://sts.<region>.amazonaws.com
+    app_plane_server_id: str = "local"  # signed into callers' requests (replay to other services fails)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, use_parameter_store: bool = True) -> "Settings":
@@ -168,7 +213,36 @@ class Settings:
                 f"SESSION_IDLE_TIMEOUT_SECONDS ({idle})"
             )
 
+        check_hostname = _bool(env, "SESSION_STORE_TLS_CHECK_HOSTNAME", True)
+        if tls and not check_hostname and not ca_file:
+            # Without the name check, any certificate the trust store accepts would do: only a
+            # CA of the store's own keeps the check meaningful.
+            raise ConfigError("SESSION_STORE_CA_FILE is required when SESSION_STORE_TLS_CHECK_HOSTNAME=false")
+        limit_action = (_str(env, "SESSION_LIMIT_ACTION", "evict-oldest") or "").lower()
+        if limit_action not in ("evict-oldest", "refuse"):
+            raise ConfigError(f"SESSION_LIMIT_ACTION must be 'evict-oldest' or 'refuse', got {limit_action!r}")
+        slide = _int(env, "SESSION_IDLE_SLIDE_SECONDS", min(60, max(1, idle // 2)), 1, 3600)
+        if slide >= idle:
+            raise ConfigError(f"SESSION_IDLE_SLIDE_SECONDS ({slide}) must be shorter than SESSION_IDLE_TIMEOUT_SECONDS ({idle})")
+        environment = _str(env, "SESSION_ENVIRONMENT", "local") or "local"
+
         return cls(
+            max_sessions_per_user=_int(env, "SESSION_MAX_SESSIONS_PER_USER", 10, 1, 1000),
+            session_limit_action=limit_action,
+            idle_slide_seconds=slide,
+            create_rate_per_minute=_int(env, "SESSION_CREATE_RATE_PER_MINUTE", 30, 1, 100000),
+            signin_failures_per_account=_int(env, "SESSION_SIGNIN_FAILURES_PER_ACCOUNT", 5, 1, 1000),
+            signin_failures_per_client=_int(env, "SESSION_SIGNIN_FAILURES_PER_CLIENT", 20, 1, 100000),
+            signin_window_seconds=_int(env, "SESSION_SIGNIN_WINDOW_SECONDS", 900, 1, 86400),
+            reauth_max_age=_int(env, "SESSION_REAUTH_MAX_AGE_SECONDS", 300, 1, 86400),
+            allowed_origins=_origins(env, "SESSION_ALLOWED_ORIGINS"),
+            cookie_persistent=_bool(env, "SESSION_COOKIE_PERSISTENT", False),
+            trusted_proxy_hops=_int(env, "SESSION_TRUSTED_PROXY_HOPS", 1, 0, 5),
+            user_directory=_bool(env, "SESSION_USER_DIRECTORY", True),
+            app_plane_port=_int(env, "SESSION_APP_PLANE_PORT", 0, 0, 65535),
+            trusted_caller_arns=_role_arns(env, "SESSION_TRUSTED_CALLER_ARNS"),
+            sts_endpoint=_str(env, "SESSION_STS_ENDPOINT"),
+            app_plane_server_id=_str(env, "SESSION_APP_PLANE_SERVER_ID", environment) or environment,
             store_endpoint=endpoint,
             store_port=_int(env, "SESSION_STORE_PORT", 6379, 1, 65535),
             store_username=username,
@@ -177,7 +251,7 @@ class Settings:
             store_auth=auth,
             store_cluster_name=cluster_name,
             store_ca_file=ca_file,
-            store_tls_check_hostname=_bool(env, "SESSION_STORE_TLS_CHECK_HOSTNAME", True),
+            store_tls_check_hostname=check_hostname,
             store_db=db,
             idle_timeout=idle,
             absolute_lifetime=absolute,
@@ -186,7 +260,7 @@ class Settings:
             require_https=_bool(env, "SESSION_REQUIRE_HTTPS", False),
             hsts_max_age=_int(env, "SESSION_HSTS_MAX_AGE_SECONDS", 31536000, 0, 2 * 31536000),
             instance_name=_str(env, "SESSION_INSTANCE_NAME") or socket.gethostname(),
-            environment=_str(env, "SESSION_ENVIRONMENT", "local") or "local",
+            environment=environment,
             http_host=_str(env, "SESSION_HTTP_HOST", "0.0.0.0") or "0.0.0.0",
             http_port=_int(env, "SESSION_HTTP_PORT", 8080, 1, 65535),
             workers=_int(env, "SESSION_WORKERS", 1, 1, 64),
