@@ -17,7 +17,8 @@ PY := .venv/bin/python
 PIPENV_VERSION := 2026.10.3
 # buildah + qemu-user-static + debootstrap + binfmt-support: `make image` (arm64 on x86 hosts too);
 # skopeo + docker-registry: `make release` and its end-to-end test.
-APT_PACKAGES := redis-server haproxy wrk buildah qemu-user-static debootstrap binfmt-support skopeo docker-registry
+# chromium + chromium-driver: browser tests of the reference application's pages (headless).
+APT_PACKAGES := redis-server haproxy wrk buildah qemu-user-static debootstrap binfmt-support skopeo docker-registry chromium chromium-driver
 
 .PHONY: help install synth demo down release test image bench-synth bench-app checkov clean
 
