@@ -16,7 +16,7 @@ from botocore.credentials import Credentials
 from botocore.model import ServiceId
 from botocore.signers import RequestSigner
 
-from app.iam import MemoryDBIAMCredentialProvider, make_token
+from memorydb_sessions.iam import MemoryDBIAMCredentialProvider, make_token
 
 CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token/with+chars=")
 NOW = dt.datetime(2026, 3, 14, 15, 9, 26, tzinfo=dt.timezone.utc)
@@ -103,7 +103,8 @@ def test_store_in_iam_mode_signs_tokens_for_both_client_paths(monkeypatch):
     import asyncio
 
     from app.config import Settings
-    from app.store import Store
+    from app.store import store_config
+    from memorydb_sessions import StoreClient
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
@@ -116,7 +117,7 @@ def test_store_in_iam_mode_signs_tokens_for_both_client_paths(monkeypatch):
         "SESSION_STORE_CLUSTER_NAME": "session-app-prod",
         "AWS_REGION": "eu-west-1",
     })
-    store = Store(settings)
+    store = StoreClient(store_config(settings))
     user, token = asyncio.run(store.fast.credentials())
     assert user == "session-app"
     assert token.startswith("session-app-prod/?Action=connect&User=session-app&")
