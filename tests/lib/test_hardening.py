@@ -151,3 +151,35 @@ def test_store_out_of_memory_is_store_full(make_store, cluster):
             finally:
                 await cluster_client.execute_command("CONFIG", "SET", "maxmemory", "0", target_nodes=node)
     run(scenario())
+
+
+def test_the_documented_deadline_holds_when_a_node_stops_answering(store_config, cluster):
+    """One deadline for the whole operation: the fast path's give-up and redis-py's retries
+    happen inside it (the old fast path waited a full deadline, then the slow path another)."""
+    import asyncio
+    import os
+    import signal
+
+    from memorydb_sessions import SessionPolicy, SessionStore, StoreClient
+
+    async def scenario():
+        client = StoreClient(store_config)
+        await client.initialize()
+        store = SessionStore(client, SessionPolicy(store_timeout=1.0))
+        try:
+            session = await store.create({"a": 1})
+            node = client.cluster.get_node_from_key(tokens.session_key(session.token))
+            victim = next(n for n in cluster.nodes if n.port == node.port)
+            os.kill(victim.proc.pid, signal.SIGSTOP)
+            try:
+                started = asyncio.get_running_loop().time()
+                with pytest.raises(StoreUnavailable):
+                    await store.read(session.token)
+                elapsed = asyncio.get_running_loop().time() - started
+            finally:
+                os.kill(victim.proc.pid, signal.SIGCONT)
+            # The bound of the contract (1 s) plus scheduling slack, far below the old 2 s.
+            assert elapsed < 1.5, elapsed
+        finally:
+            await client.aclose()
+    run(scenario())
