@@ -32,7 +32,7 @@ class DirectoryError(ValueError):
 
 
 def directory_key(name: str) -> str:
-    return "dir:{" + tokens.user_tag(name) + "}:" + name
+    return tokens.DIRECTORY_PREFIX + "{" + tokens.user_tag(name) + "}:" + name
 
 
 def check_name(name: str) -> str:
@@ -93,6 +93,6 @@ class Directory:
 
     async def names(self) -> list[str]:
         out = []
-        async for key in self.cluster.scan_iter(match="dir:*", count=500):
+        async for key in self.cluster.scan_iter(match=tokens.DIRECTORY_PREFIX + "*", count=500):
             out.append(key.decode().split("}:", 1)[1])
         return sorted(out)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
+from memorydb_sessions.tokens import acl_key_patterns
 from stacks.names import ResourceNames
 
 NatGatewayMode = Literal["single", "per_az"]
@@ -61,9 +62,11 @@ class SessionStoreSettings:
     # "iam": short-lived SigV4 tokens, no static secret. "password" is rejected by validation:
     # provider 5.100 has no write-only password on aws_memorydb_user, so it would land in state.
     auth_mode: StoreAuthMode = "iam"
-    # ACL rules of the service's MemoryDB user: only the session keys (`sess:*`, `usess:*`),
-    # every command except the dangerous ones (FLUSHALL, CONFIG, KEYS, INFO, ...).
-    access_string: str = "on ~sess:* ~usess:* &* +@all -@dangerous"
+    # ACL rules of the service's MemoryDB user: only the keys the session core and the service
+    # write (memorydb_sessions.tokens.KEY_PREFIXES: sessions, user indexes, revocation marks,
+    # rate windows, the user directory), every command except the dangerous ones (FLUSHALL,
+    # CONFIG, KEYS, INFO, ...).
+    access_string: str = f"on {acl_key_patterns()} &* +@all -@dangerous"
     snapshot_retention_days: int = 7
     snapshot_window: str = "03:00-04:00"
     maintenance_window: str = "sun:05:00-sun:06:00"
