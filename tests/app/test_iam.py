@@ -124,3 +124,27 @@ def test_store_in_iam_mode_signs_tokens_for_both_client_paths(monkeypatch):
     assert "X-Amz-Credential=AKIDEXAMPLE%2F" in token and "%2Feu-west-1%2Fmemorydb%2Faws4_request" in token
     provider = store.cluster.get_connection_kwargs()["credential_provider"]
     assert provider.get_credentials() == (user, token)  # the same provider, token cached
+
+
+def test_credential_refresh_runs_off_the_event_loop():
+    """botocore may fetch the task role's credentials over HTTP when making a token: that
+    must not block the event loop (every request would wait)."""
+    import asyncio
+    import threading
+
+    seen = []
+
+    def source():
+        seen.append(threading.current_thread())
+        return CREDS
+
+    provider = MemoryDBIAMCredentialProvider("app-user", "cluster", "eu-west-1", credentials_source=source)
+
+    async def twice():
+        first = await provider.get_credentials_async()
+        second = await provider.get_credentials_async()  # cached: no thread, no signing
+        return first, second
+
+    first, second = asyncio.run(twice())
+    assert first == second
+    assert len(seen) == 1 and seen[0] is not threading.main_thread()
