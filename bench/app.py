@@ -369,7 +369,7 @@ def render(results: dict[str, Result], args) -> str:
                 "",
                 f"Why the p99 target is missed here (by {excess:.1f} ms): the control row is the same server",
                 "without a store round trip at the same offered rate; its tail is what this machine's scheduling",
-                "adds (wrk and six Redis nodes, which also replicate every GETEX over TLS, share one core, and",
+                "adds (wrk and six Redis nodes, which also replicate every write over TLS, share one core, and",
                 "other jobs share both). A read adds one loopback TLS round trip through that busy core; a write",
                 "(PATCH) adds two (GET, then the compare-and-set script). With the store on its own hosts",
                 "(MemoryDB) and the load coming from elsewhere, the tail shrinks accordingly.",
@@ -405,7 +405,9 @@ one JSON log line per request, to /dev/null). Anchor: Flask 3.1 + Flask-Session 
 backend) on gunicorn (gthread, 8 threads per process), against **the same cluster** through
 redis-py's synchronous `RedisCluster` (Flask-Session only issues single-key GET/SET/DELETE), with
 the same number of processes ({args.workers}). Flask-Session reads cost GET + SET (it re-saves the
-session to slide the expiry); the service reads with one GETEX, and writes with one
+session to slide the expiry); the service reads with GET + PTTL in one round trip and writes
+nothing unless the idle expiry is a minute stale (store writes per read are counted from the
+primaries' INFO commandstats; CPU per read from /proc of the server process), and writes with one
 compare-and-set script when it saw the session last (as here, one instance; otherwise a GET
 comes first). Ceiling runs send no cookie
 (Flask opens and re-saves the session on any route when one is sent). "Half of peak" runs use
