@@ -38,7 +38,7 @@ from memorydb_sessions import (
 )
 
 from .caller_auth import Caller, CallerRejected, CallerVerifier, sts_endpoint
-from .config import Settings
+from .config import ConfigError, Settings
 from .payload import valid_user_id
 
 MAX_BODY_BYTES = 65536
@@ -58,6 +58,19 @@ Log = Callable[..., None]
 
 def _no_log(level: str, message: str, **fields) -> None:
     return None
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse to start a plane nobody could use or that would shadow the public port."""
+    if not settings.trusted_caller_arns:
+        raise ConfigError("SESSION_TRUSTED_CALLER_ARNS is required when SESSION_APP_PLANE_PORT is set")
+    if settings.app_plane_port == settings.http_port:
+        raise ConfigError("SESSION_APP_PLANE_PORT must differ from SESSION_HTTP_PORT (the load balancer's port)")
+    if settings.workers > 1:
+        # uvicorn's worker supervisor runs one server per process; ECS scales by tasks instead.
+        raise ConfigError("SESSION_APP_PLANE_PORT needs SESSION_WORKERS=1")
+    if not (settings.sts_endpoint or settings.aws_region):
+        raise ConfigError("SESSION_STS_ENDPOINT or AWS_REGION is required when SESSION_APP_PLANE_PORT is set")
 
 
 class AppPlane:

@@ -80,9 +80,10 @@ class _Leader(Server):
 
 def plane_servers(settings: Settings, public=None) -> tuple[Server, Server]:
     """The public server and the application plane's, on one shared SessionStore."""
-    from .app_plane import AppPlane
+    from .app_plane import AppPlane, check_settings
     from .http import App
 
+    check_settings(settings)
     public = public if public is not None else App(settings)
     # The public App opens the process's SessionStore at startup and exposes it as `store`.
     plane = AppPlane(settings, lambda: getattr(public, "store", None), log=public.obs.log)
@@ -104,10 +105,12 @@ async def serve_planes(main: Server, side: Server) -> None:
 
 def serve(settings: Settings) -> None:
     if settings.app_plane_port:
-        if settings.workers > 1:
-            # uvicorn's worker supervisor runs one server per process; ECS scales by tasks.
-            raise SystemExit("configuration error: SESSION_APP_PLANE_PORT needs SESSION_WORKERS=1")
-        main, side = plane_servers(settings)
+        from .config import ConfigError
+
+        try:
+            main, side = plane_servers(settings)
+        except ConfigError as exc:
+            raise SystemExit(f"configuration error: {exc}") from None
         with asyncio.Runner(loop_factory=main.config.get_loop_factory()) as runner:
             runner.run(serve_planes(main, side))
         return

@@ -280,3 +280,20 @@ def test_both_listeners_share_one_store_and_the_public_port_serves_no_plane_rout
     assert set(answers.values()) <= {404, 405}, answers
     assert unsigned.status_code == 401
     assert side.should_exit
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"SESSION_TRUSTED_CALLER_ARNS": ""}, "SESSION_TRUSTED_CALLER_ARNS is required"),
+    ({"SESSION_APP_PLANE_PORT": "8080"}, "must differ from SESSION_HTTP_PORT"),
+    ({"SESSION_WORKERS": "2"}, "needs SESSION_WORKERS=1"),
+    ({"SESSION_STS_ENDPOINT": ""}, "SESSION_STS_ENDPOINT or AWS_REGION is required"),
+])
+def test_a_plane_that_cannot_work_refuses_to_start_with_a_message(change, message):
+    from app.server import serve
+
+    env = {"SESSION_STORE_ENDPOINT": "127.0.0.1", "SESSION_STORE_TLS": "false", "SESSION_HTTP_PORT": "8080",
+           "SESSION_APP_PLANE_PORT": "8443", "SESSION_STS_ENDPOINT": "https://sts.eu-west-1.amazonaws.com",
+           "SESSION_TRUSTED_CALLER_ARNS": TRUSTED, **change}
+    with pytest.raises(SystemExit) as info:
+        serve(Settings.from_env(env, use_parameter_store=False))
+    assert str(info.value).startswith("configuration error: ") and message in str(info.value)
