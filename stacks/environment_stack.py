@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdent
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
+from stacks.app_plane import app_plane_environment, app_plane_ingress
 from stacks.encryption import EncryptionKey, EncryptionKeyProps
 from stacks.endpoints import Endpoints, EndpointsProps
 from stacks.load_balancer import LoadBalancer, LoadBalancerProps
@@ -100,6 +101,8 @@ class EnvironmentStack(TerraformStack):
         link(self, "alb-to-service", source_group_id=balancer.security_group_id,
              target_group_id=service.security_group_id, port=settings.service.container_port,
              description="Load balancer to the session service")
+        app_plane_ingress(self, service_group_id=service.security_group_id, port=settings.service.app_plane_port,
+                          source_groups=settings.service.app_plane_source_security_groups if settings.service.app_plane_port else ())
         link(self, "service-to-store", source_group_id=service.security_group_id,
              target_group_id=store.security_group_id, port=store.port,
              description="Session service to the session store (TLS)")
@@ -139,6 +142,7 @@ class EnvironmentStack(TerraformStack):
             "SESSION_REQUIRE_HTTPS": "true" if s.https else "false",
             "SESSION_REQUEST_LOG_SAMPLE_RATE": f"{s.service.request_log_sample_rate:g}",
             "SESSION_SLOW_REQUEST_MS": str(s.service.slow_request_ms),
+            **app_plane_environment(s.service.app_plane_port, s.service.trusted_caller_arns),
         }
 
     def _backend(self, settings: EnvironmentSettings) -> None:

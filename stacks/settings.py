@@ -112,6 +112,11 @@ class ServiceSettings:
     slow_request_ms: int = 1000
     # May `destroy` delete the image repository with the images in it? None: yes, except in production.
     delete_images_on_destroy: Optional[bool] = None
+    # Application plane (docs/security.md): a second port for trusted backends, 0: off. Open only
+    # from these security groups, never to the load balancer; callers' IAM roles must be listed.
+    app_plane_port: int = 0
+    app_plane_source_security_groups: tuple[str, ...] = ()
+    trusted_caller_arns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,7 @@ def _service_rules(s, check: Check) -> None:
           f"must satisfy min_capacity ({v.min_capacity}) <= desired_count <= max_capacity ({v.max_capacity})")
     check("service.container_port", v.container_port, 1024 <= v.container_port <= 65535,
           "must be 1024-65535 (the container runs as a non-root user)")
+    _app_plane_rules(v, check)
     if v.image_digest is not None:
         check("service.image_digest", v.image_digest, bool(IMAGE_DIGEST.match(v.image_digest)),
               "must be an image digest: sha256: and 64 lowercase hex digits (or unset before the first release)")
@@ -211,6 +212,28 @@ def _service_rules(s, check: Check) -> None:
     for field in ("scale_in_cooldown_seconds", "scale_out_cooldown_seconds"):
         value = getattr(v, field)
         check(f"service.{field}", value, 0 <= value <= 3600, "must be 0-3600 seconds")
+
+
+SECURITY_GROUP_ID = re.compile(r"sg-([0-9a-f]{8}|[0-9a-f]{17})")
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
+
+
+def _app_plane_rules(v, check: Check) -> None:
+    port = v.app_plane_port
+    check("service.app_plane_port", port, port == 0 or 1024 <= port <= 65535,
+          "must be 0 (off) or 1024-65535 (the container runs as a non-root user)")
+    check("service.app_plane_port", port, port != v.container_port, "must differ from container_port")
+    for group in v.app_plane_source_security_groups:
+        check("service.app_plane_source_security_groups", group, bool(SECURITY_GROUP_ID.fullmatch(group)),
+              "must be security group ids (sg- and 8 or 17 hex digits)")
+    for arn in v.trusted_caller_arns:
+        check("service.trusted_caller_arns", arn, bool(ROLE_ARN.fullmatch(arn)),
+              "must be IAM role ARNs (arn:aws:iam::<12-digit account>:role/<name>)")
+    if port:
+        check("service.app_plane_source_security_groups", v.app_plane_source_security_groups,
+              bool(v.app_plane_source_security_groups), "must name at least one group when app_plane_port is set")
+        check("service.trusted_caller_arns", v.trusted_caller_arns, bool(v.trusted_caller_arns),
+              "must name at least one role when app_plane_port is set")
 
 
 def _regional_arn(check: Check, field: str, arn: str, pattern: re.Pattern, region: str, shape: str, what: str,
