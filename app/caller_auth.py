@@ -26,6 +26,7 @@ import base64
 import binascii
 import calendar
 import hashlib
+import http.client
 import re
 import time
 import urllib.error
@@ -45,6 +46,9 @@ SIGV4_WINDOW_SECONDS = 15 * 60  # STS refuses a signature older than this (or as
 CACHE_SECONDS = 60
 CACHE_ENTRIES = 1024
 STS_TIMEOUT_SECONDS = 5.0
+# STS calls in flight per process: each holds a worker thread, and anyone who can reach the
+# port can sign garbage with made-up keys. Past this, 503 at once instead of queueing.
+STS_CONCURRENCY = 4
 # Set by urllib from the URL and body it sends; a caller's copy is dropped.
 _TRANSPORT_HEADERS = {"host", "content-length", "connection", "transfer-encoding", "expect"}
 _HEADER_VALUE_RE = re.compile(r"[\x20-\x7e]{0,4096}")
@@ -134,6 +138,7 @@ class CallerVerifier:
         self._cache_seconds = cache_seconds
         self._cache_entries = cache_entries
         self._cache: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
+        self._in_flight = 0
         self.sts_calls = 0
 
     async def verify(self, header: str | None) -> Caller:
@@ -201,10 +206,16 @@ class CallerVerifier:
 
     # --------------------------------------------------------------------- STS
     async def _ask_sts(self, signed: _Signed) -> Caller:
+        if self._in_flight >= STS_CONCURRENCY:
+            raise CallerRejected(503, "too many caller verifications in flight: retry")
         self.sts_calls += 1
-        # The service's image has no async HTTP client (Pipfile [service-packages]): urllib in
-        # a worker thread keeps the event loop free.
-        status, body = await asyncio.to_thread(self._post, signed.headers)
+        self._in_flight += 1
+        try:
+            # The service's image has no async HTTP client (Pipfile [service-packages]): urllib
+            # in a worker thread keeps the event loop free.
+            status, body = await asyncio.to_thread(self._post, signed.headers)
+        finally:
+            self._in_flight -= 1
         if status != 200:
             code = _xml_text(body, "Code") or f"HTTP {status}"
             raise CallerRejected(401, f"STS refused the signed request: {code[:100]}")
@@ -223,7 +234,7 @@ class CallerVerifier:
                 return response.status, response.read(65536)
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read(65536)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
             raise CallerRejected(503, f"STS not reachable: {type(exc).__name__}") from None
 
 

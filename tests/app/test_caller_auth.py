@@ -202,3 +202,32 @@ def test_a_role_off_the_allow_list_is_403_even_from_the_cache():
     for _ in range(2):
         error = rejected(v, header)
         assert error.status == 403 and "not a trusted caller" in error.message
+
+
+def test_verifications_in_flight_are_bounded(recorder, monkeypatch):
+    """Past STS_CONCURRENCY calls waiting on STS, the next is 503 at once (no thread queue)."""
+    from app import caller_auth
+
+    release = asyncio.Event()
+
+    async def held_sts(_post, headers):  # stands in for the worker thread that calls STS
+        await release.wait()
+        return 200, b"<Arn>arn:aws:sts::123456789012:assumed-role/app/s</Arn>"
+
+    monkeypatch.setattr(caller_auth.asyncio, "to_thread", held_sts)
+
+    async def run():
+        v = CallerVerifier(recorder.url, "srv", ALLOWED)
+        creds = [botocore.credentials.Credentials(f"AKID{i}", "s", None) for i in range(caller_auth.STS_CONCURRENCY + 1)]
+        headers = [caller_identity_header(c, "us-east-1", "srv", recorder.url) for c in creds]
+        waiting = [asyncio.create_task(v.verify(h)) for h in headers[:-1]]
+        while v._in_flight < caller_auth.STS_CONCURRENCY:
+            await asyncio.sleep(0)
+        with pytest.raises(CallerRejected) as info:
+            await v.verify(headers[-1])
+        release.set()
+        return info.value, await asyncio.gather(*waiting), v
+
+    error, callers, v = asyncio.run(run())
+    assert error.status == 503 and "in flight" in error.message
+    assert [c.role_arn for c in callers] == [ALLOWED[0]] * len(callers) and v._in_flight == 0
