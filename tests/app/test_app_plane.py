@@ -297,3 +297,34 @@ def test_a_plane_that_cannot_work_refuses_to_start_with_a_message(change, messag
     with pytest.raises(SystemExit) as info:
         serve(Settings.from_env(env, use_parameter_store=False))
     assert str(info.value).startswith("configuration error: ") and message in str(info.value)
+
+
+def test_python_m_app_serve_runs_both_listeners_and_stops_cleanly_on_sigterm(cluster, sts, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.app.conftest import ROOT
+
+    public_port, plane_port = procs.free_ports(2)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
+           "PYTHONPATH": str(ROOT), **cluster.client_env(), "SESSION_HTTP_HOST": "127.0.0.1",
+           "SESSION_HTTP_PORT": str(public_port), "SESSION_APP_PLANE_PORT": str(plane_port),
+           "SESSION_STS_ENDPOINT": sts[0].url, "SESSION_TRUSTED_CALLER_ARNS": TRUSTED,
+           "SESSION_APP_PLANE_SERVER_ID": SERVER_ID}
+    log = tmp_path / "service.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=out, stderr=out)
+    try:
+        procs.wait_for_port(public_port, timeout=30, proc=proc)
+        procs.wait_for_port(plane_port, timeout=30, proc=proc)
+        with httpx.Client() as c:
+            public = c.post(f"http://127.0.0.1:{public_port}/v1/user/revoke", json={"user_id": "alice"}, headers=auth(sts))
+            refused = c.post(f"http://127.0.0.1:{plane_port}/v1/user/revoke", json={"user_id": "alice"},
+                             headers=auth(sts, role="someone-else"))
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, log.read_text()
+    finally:
+        procs.stop_process(proc)
+    assert public.status_code == 404
+    assert refused.status_code == 403
+    assert "Traceback" not in log.read_text()
