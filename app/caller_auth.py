@@ -41,7 +41,7 @@ import orjson
 
 from memorydb_sessions.caller_auth import BODY, SCHEME, SERVER_ID_HEADER, default_sts_endpoint
 
-MAX_HEADER_CHARS = 8192
+MAX_HEADER_CHARS = 16384  # a role session token alone can pass 2 KB
 SIGV4_WINDOW_SECONDS = 15 * 60  # STS refuses a signature older than this (or as far ahead)
 CACHE_SECONDS = 60
 CACHE_ENTRIES = 1024
@@ -51,7 +51,7 @@ STS_TIMEOUT_SECONDS = 5.0
 STS_CONCURRENCY = 4
 # Set by urllib from the URL and body it sends; a caller's copy is dropped.
 _TRANSPORT_HEADERS = {"host", "content-length", "connection", "transfer-encoding", "expect"}
-_HEADER_VALUE_RE = re.compile(r"[\x20-\x7e]{0,4096}")
+_HEADER_VALUE_RE = re.compile(r"[\x20-\x7e]{0,8192}")
 _HEADER_NAME_RE = re.compile(r"[A-Za-z0-9-]{1,64}")
 _SIGNED_HEADERS_RE = re.compile(r"SignedHeaders=([a-z0-9;-]+)")
 _ROLE_ARN_RE = re.compile(r"arn:(aws[a-z-]*):iam::([0-9]{12}):role/(?:[A-Za-z0-9+=,.@_-]+/)*([A-Za-z0-9+=,.@_-]{1,64})")

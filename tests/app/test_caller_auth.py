@@ -91,7 +91,7 @@ def test_role_arn_normalization(arn, role):
 def test_no_header_wrong_scheme_or_garbage_is_401(recorder):
     v = CallerVerifier(recorder.url, "srv", ALLOWED)
     for header in (None, "", "Bearer abc", "STS-Identity", "STS-Identity !!!", "STS-Identity " +
-                   base64.b64encode(b"[1]").decode(), "STS-Identity " + "A" * 9000):
+                   base64.b64encode(b"[1]").decode(), "STS-Identity " + "A" * 17000):
         assert rejected(v, header).status == 401
     assert "STS-Identity" in rejected(v, None).message
     assert recorder.connections == 0
