@@ -86,7 +86,7 @@ def plane_servers(settings: Settings, public=None) -> tuple[Server, Server]:
     check_settings(settings)
     public = public if public is not None else App(settings)
     # The public App opens the process's SessionStore at startup and exposes it as `store`.
-    plane = AppPlane(settings, lambda: getattr(public, "store", None), log=public.obs.log)
+    plane = AppPlane(settings, lambda: public.store, log=public.obs.log)
     side = _Follower(uvicorn_config(settings, app=plane, factory=False, workers=1, lifespan="off",
                                     port=settings.app_plane_port))
     main = _Leader(uvicorn_config(settings, app=public, factory=False, workers=1))

@@ -265,7 +265,7 @@ def test_both_listeners_share_one_store_and_the_public_port_serves_no_plane_rout
             assert not task.done()
             await asyncio.sleep(0.01)
         # The App opened its SessionStore at startup: the plane serves from that very one.
-        assert provider() is getattr(public, "store", None)
+        assert isinstance(public.store, SessionStore) and provider() is public.store
         async with httpx.AsyncClient() as c:
             public_url = f"http://127.0.0.1:{settings.http_port}"
             plane_url = f"http://127.0.0.1:{settings.app_plane_port}"
@@ -321,10 +321,17 @@ def test_python_m_app_serve_runs_both_listeners_and_stops_cleanly_on_sigterm(clu
             public = c.post(f"http://127.0.0.1:{public_port}/v1/user/revoke", json={"user_id": "alice"}, headers=auth(sts))
             refused = c.post(f"http://127.0.0.1:{plane_port}/v1/user/revoke", json={"user_id": "alice"},
                              headers=auth(sts, role="someone-else"))
+            # A backend's sign-in is a session the browser API serves: one store for both.
+            signed_in = c.post(f"http://127.0.0.1:{plane_port}/v1/sign-in", headers=auth(sts),
+                               json={"user_id": f"served-{time.time_ns()}", "data": {"theme": "dark"}})
+            token = signed_in.json()["token"]
+            browser = c.get(f"http://127.0.0.1:{public_port}/api/session", headers={"Cookie": f"sid={token}"})
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0, log.read_text()
     finally:
         procs.stop_process(proc)
     assert public.status_code == 404
     assert refused.status_code == 403
+    assert signed_in.status_code == 201 and browser.status_code == 200, browser.text
+    assert browser.json()["data"] == {"theme": "dark"}
     assert "Traceback" not in log.read_text()
