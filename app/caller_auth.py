@@ -139,6 +139,7 @@ class CallerVerifier:
         self._cache_entries = cache_entries
         self._cache: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
         self._in_flight = 0
+        self._pending: dict[str, asyncio.Future[Caller]] = {}
         self.sts_calls = 0
 
     async def verify(self, header: str | None) -> Caller:
@@ -150,7 +151,13 @@ class CallerVerifier:
         if hit is not None and hit[1] > now:
             self._cache.move_to_end(signed.key)
             return self._allowed(hit[0])
-        caller = await self._ask_sts(signed)
+        # Concurrent requests with one new header wait for one STS call (a busy caller's
+        # burst must not use up STS_CONCURRENCY on itself).
+        pending = self._pending.get(signed.key)
+        if pending is None:
+            pending = self._pending[signed.key] = asyncio.ensure_future(self._ask_sts(signed))
+            pending.add_done_callback(lambda _: self._pending.pop(signed.key, None))
+        caller = await asyncio.shield(pending)
         self._cache[signed.key] = (caller, min(now + self._cache_seconds, signed.amz_date + SIGV4_WINDOW_SECONDS))
         while len(self._cache) > self._cache_entries:
             self._cache.popitem(last=False)

@@ -231,3 +231,32 @@ def test_verifications_in_flight_are_bounded(recorder, monkeypatch):
     error, callers, v = asyncio.run(run())
     assert error.status == 503 and "in flight" in error.message
     assert [c.role_arn for c in callers] == [ALLOWED[0]] * len(callers) and v._in_flight == 0
+
+
+def test_a_burst_with_one_new_header_costs_one_sts_call(recorder, monkeypatch):
+    from app import caller_auth
+
+    release = asyncio.Event()
+    calls = []
+
+    async def held_sts(_post, headers):
+        calls.append(headers)
+        await release.wait()
+        return 200, b"<Arn>arn:aws:sts::123456789012:assumed-role/app/s</Arn>"
+
+    monkeypatch.setattr(caller_auth.asyncio, "to_thread", held_sts)
+
+    async def run():
+        v = CallerVerifier(recorder.url, "srv", ALLOWED)
+        header = caller_identity_header(CREDS, "us-east-1", "srv", recorder.url)
+        burst = [asyncio.create_task(v.verify(header)) for _ in range(3 * caller_auth.STS_CONCURRENCY)]
+        while not calls:
+            await asyncio.sleep(0)
+        for _ in range(10):  # let every request of the burst reach the verifier
+            await asyncio.sleep(0)
+        release.set()
+        return await asyncio.gather(*burst), v
+
+    callers, v = asyncio.run(run())
+    assert len(callers) == 3 * caller_auth.STS_CONCURRENCY and {c.role_arn for c in callers} == {ALLOWED[0]}
+    assert v.sts_calls == 1 and len(calls) == 1 and v._pending == {}
