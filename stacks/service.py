@@ -227,7 +227,9 @@ class Service(Construct):
             "privileged": False,
             "linuxParameters": LINUX_PARAMETERS,
             "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": "/tmp", "readOnly": False}],
-            "portMappings": [{"name": "http", "containerPort": s.container_port, "protocol": "tcp"}],
+            # awsvpc: the ENI exposes container ports as declared (the plane's only when on).
+            "portMappings": [{"name": "http", "containerPort": s.container_port, "protocol": "tcp"}] + (
+                [{"name": "app-plane", "containerPort": s.app_plane_port, "protocol": "tcp"}] if s.app_plane_port else []),
             "secrets": [{"name": name, "valueFrom": arn} for name, arn in sorted(p.secrets.items())],
             "environment": [{"name": name, "value": value} for name, value in sorted(p.environment.items())],
             "healthCheck": {"command": HEALTH_CHECK_COMMAND, "interval": 30, "timeout": 5, "retries": 3,

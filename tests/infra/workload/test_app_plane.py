@@ -35,14 +35,17 @@ def test_the_plane_port_is_open_only_from_the_named_groups(plane_stack):
 
 
 def test_the_task_gets_the_port_and_the_trusted_roles(plane_stack):
-    env = {e["name"]: e["value"] for e in container(plane_stack)["environment"]}
+    definition = container(plane_stack)
+    env = {e["name"]: e["value"] for e in definition["environment"]}
     assert env["SESSION_APP_PLANE_PORT"] == "8443" and env["SESSION_TRUSTED_CALLER_ARNS"] == ROLES[0]
+    assert {m["containerPort"] for m in definition["portMappings"]} == {8080, 8443}
 
 
 def test_off_by_default_no_rule_and_no_variable():
     stack = synth_with("dev")
     assert all(r["from_port"] != 8443 for r in resources(stack, "aws_vpc_security_group_ingress_rule").values())
     assert "SESSION_APP_PLANE_PORT" not in {e["name"] for e in container(stack)["environment"]}
+    assert [m["containerPort"] for m in container(stack)["portMappings"]] == [8080]
 
 
 def _service(**values) -> EnvironmentSettings:
