@@ -119,7 +119,7 @@ def _amz_date(value: str) -> float:
     try:
         return float(calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ")))
     except ValueError:
-        raise CallerRejected(401, "X-Amz-Date is not a SigV4 date (YYYYMMDDTHHMMSSZ)") from None
+        raise CallerRejected(401, "headers: X-Amz-Date is not a SigV4 date (YYYYMMDDTHHMMSSZ)") from None
 
 
 class CallerVerifier:

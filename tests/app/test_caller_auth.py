@@ -148,6 +148,7 @@ def test_server_id_not_signed_is_401(recorder):
     (lambda s: s["headers"].update({"x-session-server-id": "srv"}), "headers"),  # a second copy
     (lambda s: s["headers"].update({"X-Evil": "a\r\nHost: elsewhere"}), "headers"),
     (lambda s: s["headers"].pop("Authorization"), "headers"),
+    (lambda s: s["headers"].update({"X-Amz-Date": "yesterday"}), "headers"),
 ])
 def test_malformed_signed_requests_are_401(recorder, change, field):
     v = CallerVerifier(recorder.url, "srv", ALLOWED)
