@@ -126,3 +126,21 @@ def test_healthz_answers_without_the_store_and_sessions_live_in_the_cluster(runn
         assert first.json() == {"visits": 1} and "httponly" in first.headers["set-cookie"].lower()
         assert client.get("/").json() == {"visits": 2}  # the same server-side session, read back
     assert httpx.get(f"{running}/", timeout=30).json() == {"visits": 1}  # no cookie: a new session
+
+
+def test_the_example_installs_exactly_the_locked_versions():
+    """examples/flask/requirements.txt: every pin and hash as in Pipfile.lock (no drift)."""
+    lock = json.loads((ROOT / "Pipfile.lock").read_text())
+    locked = {**lock["develop"], **lock["default"]}
+    lines = [line for line in (DOCKERFILE.parent / "requirements.txt").read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert lines
+    for line in lines:
+        requirement, *hashes = line.split(" --hash=")
+        name, version = requirement.split(";")[0].strip().split("==")
+        assert locked[name]["version"] == f"=={version}", name
+        assert sorted(hashes) == sorted(locked[name]["hashes"]), name
+    pinned = {line.split("==")[0] for line in lines}
+    wanted = {line.split("==")[0] for line in (DOCKERFILE.parent / "requirements.in").read_text().splitlines()
+              if line and not line.startswith("#")}
+    assert wanted <= pinned
