@@ -26,6 +26,7 @@ help:
 	@echo "make demo         deploy session-dev to a local AWS emulator and run the system on 127.0.0.1; both stay up"
 	@echo "make down         stop everything 'make demo' started (stopping the emulator discards session-dev)"
 	@echo "make release ENV=dev [DIGEST=sha256:...]  build, push and deploy the image by digest (AWS); DIGEST: redeploy/roll back"
+	@echo "             [DOCKERFILE=examples/flask/Dockerfile CONTEXT=.]  another image (docs/container-contract.md)"
 	@echo "make test         run the whole test suite"
 	@echo "make synth        synthesize every stack into cdktf.out/stacks/"
 	@echo "make image        build the service image from app/Dockerfile with buildah [ARCH=arm64|amd64]"
@@ -79,8 +80,10 @@ demo: install
 
 # Build the image for the environment's architecture, push it to its ECR repository, deploy
 # it by digest and wait for steady state. DIGEST=sha256:... deploys an already-pushed image.
+# DOCKERFILE=... [CONTEXT=...] builds another image than the service's (default context: the root).
 release: install
-	$(PY) -m localdev release --env $(ENV) $(if $(DIGEST),--digest $(DIGEST))
+	$(PY) -m localdev release --env $(ENV) $(if $(DIGEST),--digest $(DIGEST)) \
+	  $(if $(DOCKERFILE),--dockerfile $(DOCKERFILE)) $(if $(CONTEXT),--context $(CONTEXT))
 
 # Stops every process by its recorded PID, the emulator too: session-dev and its Terraform state
 # live only in the emulator's memory, so that is the teardown (terraform destroy is tests/deploy's).

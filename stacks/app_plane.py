@@ -15,10 +15,3 @@ def app_plane_ingress(scope: Construct, *, service_group_id: str, port: int, sou
         VpcSecurityGroupIngressRule(scope, f"app-plane-from-{group}", security_group_id=service_group_id,
                                     referenced_security_group_id=group, ip_protocol="tcp", from_port=port,
                                     to_port=port, description="Trusted backends to the application plane")
-
-
-def app_plane_environment(port: int, trusted_caller_arns: tuple[str, ...]) -> dict[str, str]:
-    """What the service needs to open the plane (nothing when it is off)."""
-    if not port:
-        return {}
-    return {"SESSION_APP_PLANE_PORT": str(port), "SESSION_TRUSTED_CALLER_ARNS": ",".join(trusted_caller_arns)}
