@@ -1,0 +1,44 @@
+"""Views of the integration tests: what an application's sign-in, password change and
+"log out everywhere" do with the session."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+
+from memorydb_sessions import django as mds
+
+
+def login(request: HttpRequest) -> JsonResponse:
+    # What django.contrib.auth.login() does with the session: cycle the key, then bind.
+    request.session.cycle_key()
+    request.session["_auth_user_id"] = request.GET["user"]
+    return JsonResponse({"ok": True})
+
+
+def read(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"user": request.session.get("_auth_user_id"), "data": request.session.get("n")})
+
+
+def write(request: HttpRequest) -> JsonResponse:
+    request.session["n"] = request.GET["n"]
+    return JsonResponse({"ok": True})
+
+
+def password_changed(request: HttpRequest) -> JsonResponse:
+    request.session.cycle_key()  # as django.contrib.auth.update_session_auth_hash does
+    return JsonResponse({"ended": mds.end_other_sessions(request)})
+
+
+def everywhere(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"ended": mds.log_out_everywhere(request)})
+
+
+def sessions(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"sessions": [s.handle for s in mds.list_sessions(request)]})
+
+
+urlpatterns = [
+    path("login", login), path("read", read), path("write", write), path("password-changed", password_changed),
+    path("everywhere", everywhere), path("sessions", sessions),
+]
