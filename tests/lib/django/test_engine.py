@@ -1,0 +1,136 @@
+"""The engine through Django's request cycle (test client, our middleware) on the TLS
+cluster: sign-in binds a NEW token in the user's slot, and the attacks it must stop."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.test import Client, SimpleTestCase, override_settings
+
+from memorydb_sessions import tokens
+from memorydb_sessions.django import SessionStore, get_store
+
+COOKIE = settings.SESSION_COOKIE_NAME
+
+
+def token_of(client: Client) -> str:
+    return client.cookies[COOKIE].value
+
+
+class SignInTests(SimpleTestCase):
+    def signed_in(self, user: str = "alice") -> Client:
+        c = Client()
+        c.get("/write?n=1")
+        c.get(f"/login?user={user}")
+        return c
+
+    def test_login_binds_a_new_token_in_the_users_slot(self):
+        c = Client()
+        c.get("/write?n=1")
+        anonymous = token_of(c)
+        c.get("/login?user=alice")
+        bound = token_of(c)
+        self.assertNotEqual(bound, anonymous)
+        self.assertEqual(tokens.tag_of(bound), tokens.user_tag("alice"))
+        self.assertEqual(get_store().read(bound).user_id, "alice")
+        self.assertEqual(c.get("/read").json(), {"user": "alice", "data": "1"})
+        self.assertIn(tokens.handle_of(bound), [s.handle for s in get_store().list_sessions("alice")])
+
+    def test_session_fixation_planted_token_is_dead_after_login(self):
+        attacker = Client()
+        attacker.get("/write?n=planted")
+        planted = token_of(attacker)
+        victim = Client()
+        victim.cookies[COOKIE] = planted  # the attacker made the victim's browser use it
+        victim.get("/login?user=victim")
+        self.assertNotEqual(token_of(victim), planted)
+        self.assertIsNone(get_store().read(planted))
+        self.assertEqual(attacker.get("/read").json()["user"], None)
+
+    def test_password_change_ends_the_other_sessions_only(self):
+        laptop, phone = self.signed_in("bob"), self.signed_in("bob")
+        self.assertEqual(phone.get("/read").json()["user"], "bob")
+        self.assertEqual(laptop.get("/password-changed").json(), {"ended": 1})
+        self.assertEqual(phone.get("/read").json()["user"], None)
+        self.assertEqual(laptop.get("/read").json()["user"], "bob")
+
+    def test_log_out_everywhere_ends_every_session_and_refuses_older_proofs(self):
+        a, b = self.signed_in("carol"), self.signed_in("carol")
+        old_b = token_of(b)
+        self.assertEqual(a.get("/everywhere").json(), {"ended": 2})
+        self.assertIsNone(get_store().read(old_b))
+        self.assertEqual(b.get("/read").json()["user"], None)
+        self.assertEqual(a.get("/read").json()["user"], None)
+        self.assertEqual(get_store().list_sessions("carol"), [])
+
+    def test_sign_in_whose_proof_predates_a_revocation_is_refused(self):
+        from memorydb_sessions import SignInRevoked
+
+        s = SessionStore()
+        s["n"] = 1
+        s.save()
+        s.cycle_key()  # login() starts: the password was checked before this
+        get_store().revoke_user("dave")  # "log out everywhere" from another device, meanwhile
+        s["_auth_user_id"] = "dave"
+        with self.assertRaises(SignInRevoked):
+            s.save()
+
+    def test_forged_cookies_are_unknown_sessions(self):
+        for forged in ("x" * 8, "!" * 55, tokens.user_tag("alice") + "A" * 43):
+            c = Client()
+            c.cookies[COOKIE] = forged
+            self.assertEqual(c.get("/read").json(), {"user": None, "data": None})
+            c.get("/write?n=2")
+            self.assertNotEqual(token_of(c), forged)
+            self.assertTrue(tokens.is_token(token_of(c)))
+
+    def test_session_logged_out_elsewhere_is_not_resurrected(self):
+        a = self.signed_in("erin")
+        stolen = token_of(a)
+        get_store().revoke_user("erin")
+        a.get("/write?n=9")  # a save on a session that ended: Django's SessionInterrupted
+        self.assertIsNone(get_store().read(stolen))
+
+
+class ExpiryTests(SimpleTestCase):
+    def test_cookie_age_is_capped_by_the_cores_idle_timeout(self):
+        values = dict(settings.MEMORYDB_SESSIONS, SESSION_IDLE_TIMEOUT_SECONDS=60, SESSION_IDLE_SLIDE_SECONDS=10)
+        with override_settings(MEMORYDB_SESSIONS=values):
+            c = Client()
+            c.get("/write?n=1")
+            self.assertEqual(c.cookies[COOKIE]["max-age"], 60)  # SESSION_COOKIE_AGE is 14 days
+            session = SessionStore(token_of(c))
+            self.assertEqual(session.get_expiry_age(), 60)
+            session.set_expiry(30)  # shorter than the core's: Django's value
+            self.assertEqual(session.get_expiry_age(), 30)
+
+    def test_django_expiry_shorter_than_idle_is_enforced_on_load(self):
+        s = SessionStore()
+        s["n"] = 1
+        s.set_expiry(-1)  # already past ("seconds of inactivity" elapsed)
+        s.save()
+        key = s.session_key
+        self.assertEqual(SessionStore(key).load(), {})
+        self.assertIsNone(get_store().read(key))  # and removed from the store
+
+
+@override_settings(MEMORYDB_SESSIONS={"SESSION_STORE_ENDPOINT": "127.0.0.1", "SESSION_STORE_PORT": 1,
+                                      "SESSION_STORE_TLS": "false", "SESSION_STORE_TIMEOUT_MS": 300})
+class UnavailableTests(SimpleTestCase):
+    def test_store_down_answers_503_not_500(self):
+        c = Client(raise_request_exception=False)
+        c.cookies[COOKIE] = tokens.new_token()
+        r = c.get("/read")
+        self.assertEqual(r.status_code, 503)
+        self.assertEqual(r["Retry-After"], "1")
+
+
+class SettingsTests(SimpleTestCase):
+    def test_bad_settings_name_the_field(self):
+        from django.core.exceptions import ImproperlyConfigured
+
+        for bad, words in (({"SESSION_STORE_PORT": "x", "SESSION_STORE_ENDPOINT": "h"}, "SESSION_STORE_PORT"),
+                           ({"SESSION_STORE_ENDPOINT": "h", "ENDPOINT": "h"}, "'ENDPOINT'"),
+                           ({"SESSION_STORE_ENDPOINT": "h", "SESSION_LIMIT_ACTION": "maybe"}, "limit_action")):
+            with override_settings(MEMORYDB_SESSIONS=bad):
+                with self.assertRaisesMessage(ImproperlyConfigured, words):
+                    SessionStore()
