@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="runs per case (the median is reported)")
     ap.add_argument("--connections", type=int, default=16)
     args = ap.parse_args(argv)
-    started = time.monotonic()
+    started, load = time.monotonic(), os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="bench-django-"))
     cluster = RedisCluster(tmp / "cluster", appendonly=False)
     cluster.start()
@@ -93,11 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         for proc in running:
             procs.stop_pid(proc.pid)
         cluster.stop()
-    write_doc(rows, args, time.monotonic() - started)
+    write_doc(rows, args, time.monotonic() - started, load)
     return 0
 
 
-def write_doc(rows, args, elapsed: float) -> None:
+def write_doc(rows, args, elapsed: float, load: float) -> None:
     cmd = "make bench-django   # = .venv/bin/python -m bench.django_sessions"
     table = ["| case (session read, GET /read) | requests/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|"]
     table += [f"| {r.name} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |" for r in rows]
@@ -107,7 +107,7 @@ def write_doc(rows, args, elapsed: float) -> None:
 Command: `{cmd}` (ran {elapsed:.0f} s on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores,
 Python {platform.python_version()}, Django 5.2, gunicorn gthread: 1 process, 8 threads).
 wrk: 1 thread, {args.connections} connections, {SESSIONS} sessions, {args.repeats} runs of {args.duration:g} s (median). Nothing pinned:
-server, wrk and Redis share the machine with other jobs, so compare the ratios. The cache
+server, wrk and Redis share the machine with other jobs (load average {load:.1f} when it started), so compare the ratios. The cache
 engine runs against one TLS Redis node because `RedisCache` cannot use a cluster (and so
 not MemoryDB); ours reads from the 6-node TLS cluster with its ACL user (one GET+PTTL round trip).
 

@@ -134,3 +134,20 @@ class SettingsTests(SimpleTestCase):
             with override_settings(MEMORYDB_SESSIONS=bad):
                 with self.assertRaisesMessage(ImproperlyConfigured, words):
                     SessionStore()
+
+
+class UnbindTests(SimpleTestCase):
+    def test_dropping_the_user_without_flush_moves_data_to_a_new_anonymous_token(self):
+        s = SessionStore()
+        s.cycle_key()
+        s["_auth_user_id"] = "frank"
+        s["n"] = 1
+        s.save()
+        bound = s.session_key
+        del s["_auth_user_id"]
+        s.save()
+        self.assertNotEqual(s.session_key, bound)
+        self.assertIsNone(get_store().read(bound))
+        self.assertIsNone(get_store().read(s.session_key).user_id)
+        self.assertEqual(get_store().list_sessions("frank"), [])
+        self.assertEqual(SessionStore(s.session_key)["n"], 1)
