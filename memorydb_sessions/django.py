@@ -49,7 +49,7 @@ from django.utils import timezone
 from . import tokens
 from .connection import ConfigurationError
 from .environment import policy_from_env, store_config_from_env
-from .errors import StoreUnavailable
+from .errors import SessionLimitReached, SignInRevoked, StoreUnavailable
 from .sync import SyncSessionStore
 
 __all__ = ["SessionStore", "SessionMiddleware", "get_store", "end_other_sessions", "log_out_everywhere",
@@ -268,9 +268,10 @@ class SessionStore(SessionBase):
 
 
 class SessionMiddleware(DjangoSessionMiddleware):
-    """Django's middleware, plus: the client's address and agent for "my sessions", and
-    503 with ``Retry-After`` when the store is unreachable (failover in progress) instead
-    of a 500.  Use it in place of ``django.contrib.sessions.middleware.SessionMiddleware``."""
+    """Django's middleware, plus: the client's address and agent for "my sessions"; 503
+    with ``Retry-After`` when the store is unreachable (failover in progress) instead of a
+    500; a refused sign-in (revoked meanwhile: 403, at the session cap with
+    ``SESSION_LIMIT_ACTION=refuse``: 409) answered as such, with no session cookie.  Use it in place of ``django.contrib.sessions.middleware.SessionMiddleware``."""
 
     def process_request(self, request: HttpRequest) -> None:
         super().process_request(request)
@@ -287,6 +288,12 @@ class SessionMiddleware(DjangoSessionMiddleware):
             return super().process_response(request, response)
         except StoreUnavailable:
             return _unavailable()
+        except (SignInRevoked, SessionLimitReached) as exc:
+            refused = HttpResponse(f"sign-in refused: {exc}\n", status=403 if isinstance(exc, SignInRevoked) else 409,
+                                   content_type="text/plain")
+            refused.delete_cookie(settings.SESSION_COOKIE_NAME, path=settings.SESSION_COOKIE_PATH,
+                                  domain=settings.SESSION_COOKIE_DOMAIN)
+            return refused
 
 
 def _unavailable() -> HttpResponse:

@@ -74,6 +74,20 @@ class SignInTests(SimpleTestCase):
         with self.assertRaises(SignInRevoked):
             s.save()
 
+    def test_raced_sign_in_is_answered_403_without_a_session(self):
+        c = Client()
+        c.get("/write?n=1")
+        r = c.get("/login-raced?user=gina")
+        self.assertEqual(r.status_code, 403)
+        self.assertEqual(c.cookies[COOKIE].value, "")  # the cookie is deleted
+        self.assertEqual(get_store().list_sessions("gina"), [])
+
+    def test_sign_in_at_the_cap_with_refuse_is_409(self):
+        values = dict(settings.MEMORYDB_SESSIONS, SESSION_MAX_SESSIONS_PER_USER=1, SESSION_LIMIT_ACTION="refuse")
+        with override_settings(MEMORYDB_SESSIONS=values):
+            self.assertEqual(Client().get("/login?user=hank").status_code, 200)
+            self.assertEqual(Client().get("/login?user=hank").status_code, 409)
+
     def test_forged_cookies_are_unknown_sessions(self):
         for forged in ("x" * 8, "!" * 55, tokens.user_tag("alice") + "A" * 43):
             c = Client()
