@@ -53,6 +53,14 @@ class SignInTests(SimpleTestCase):
         self.assertEqual(phone.get("/read").json()["user"], None)
         self.assertEqual(laptop.get("/read").json()["user"], "bob")
 
+    def test_update_session_auth_hash_drop_in_keeps_this_session_and_ends_the_others(self):
+        laptop, phone = self.signed_in("ivan"), self.signed_in("ivan")
+        before = token_of(laptop)
+        self.assertEqual(laptop.get("/password-changed-django").json(), {"ended": 1, "hash": "new-hash"})
+        self.assertNotEqual(token_of(laptop), before)  # cycled, as Django does
+        self.assertEqual(laptop.get("/read").json()["user"], "ivan")
+        self.assertEqual(phone.get("/read").json()["user"], None)
+
     def test_log_out_everywhere_ends_every_session_and_refuses_older_proofs(self):
         a, b = self.signed_in("carol"), self.signed_in("carol")
         old_b = token_of(b)

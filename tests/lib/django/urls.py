@@ -39,6 +39,17 @@ def password_changed(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ended": mds.end_other_sessions(request)})
 
 
+class _User:
+    def get_session_auth_hash(self) -> str:
+        return "new-hash"
+
+
+def password_changed_django(request: HttpRequest) -> JsonResponse:
+    request.user = user = _User()  # as AuthenticationMiddleware would set it
+    ended = mds.update_session_auth_hash(request, user)
+    return JsonResponse({"ended": ended, "hash": request.session.get("_auth_user_hash")})
+
+
 def everywhere(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ended": mds.log_out_everywhere(request)})
 
@@ -49,5 +60,6 @@ def sessions(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [
     path("login", login), path("login-raced", login_raced), path("read", read), path("write", write), path("password-changed", password_changed),
+    path("password-changed-django", password_changed_django),
     path("everywhere", everywhere), path("sessions", sessions),
 ]
