@@ -35,6 +35,25 @@ class SignInTests(SimpleTestCase):
         self.assertEqual(c.get("/read").json(), {"user": "alice", "data": "1"})
         self.assertIn(tokens.handle_of(bound), [s.handle for s in get_store().list_sessions("alice")])
 
+    def test_django_auth_login_binds_and_switching_user_flushes_to_a_new_binding(self):
+        c = Client()
+        c.get("/write?n=1")
+        anonymous = token_of(c)
+        self.assertEqual(c.get("/auth-login?pk=41").status_code, 200)  # login(): cycle_key path
+        first = token_of(c)
+        self.assertNotEqual(first, anonymous)
+        self.assertEqual(get_store().read(first).user_id, "41")
+        self.assertEqual(c.get("/auth-login?pk=42").status_code, 200)  # another user: login() flushes
+        second = token_of(c)
+        self.assertEqual(get_store().read(second).user_id, "42")
+        self.assertEqual(tokens.tag_of(second), tokens.user_tag("42"))
+        self.assertIsNone(get_store().read(first))
+        self.assertEqual(get_store().list_sessions("41"), [])
+        self.assertEqual(c.get("/read").json(), {"user": "42", "data": None})  # flush dropped the data
+        c.get("/auth-logout")
+        self.assertIsNone(get_store().read(second))
+        self.assertEqual(get_store().list_sessions("42"), [])
+
     def test_session_fixation_planted_token_is_dead_after_login(self):
         attacker = Client()
         attacker.get("/write?n=planted")

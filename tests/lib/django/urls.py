@@ -25,6 +25,41 @@ def login_raced(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True})
 
 
+class _Pk:
+    def value_to_string(self, user) -> str:
+        return str(user.pk)
+
+
+class _StubUser:
+    """Just what django.contrib.auth.login() reads of a user (no database)."""
+
+    _meta = type("Meta", (), {"pk": _Pk()})()
+    last_login = None
+
+    def __init__(self, pk: int) -> None:
+        self.pk = pk
+
+    def get_session_auth_hash(self) -> str:
+        return f"hash-{self.pk}"
+
+    def save(self, **kwargs) -> None:  # update_last_login saves last_login
+        pass
+
+
+def auth_login(request: HttpRequest) -> JsonResponse:
+    from django.contrib.auth import login as django_login
+
+    django_login(request, _StubUser(int(request.GET["pk"])), backend="django.contrib.auth.backends.ModelBackend")
+    return JsonResponse({"ok": True})
+
+
+def auth_logout(request: HttpRequest) -> JsonResponse:
+    from django.contrib.auth import logout as django_logout
+
+    django_logout(request)
+    return JsonResponse({"ok": True})
+
+
 def read(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"user": request.session.get("_auth_user_id"), "data": request.session.get("n")})
 
@@ -59,7 +94,7 @@ def sessions(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [
-    path("login", login), path("login-raced", login_raced), path("read", read), path("write", write), path("password-changed", password_changed),
+    path("login", login), path("auth-login", auth_login), path("auth-logout", auth_logout), path("login-raced", login_raced), path("read", read), path("write", write), path("password-changed", password_changed),
     path("password-changed-django", password_changed_django),
     path("everywhere", everywhere), path("sessions", sessions),
 ]
