@@ -243,6 +243,11 @@ class SessionStore(SessionBase):
         token = self._token(self.session_key)
         rotated = self._store.rotate(token) if token else None
         if rotated is None:
+            if self._bound_user is not None:
+                # The signed-in session ended meanwhile (revoked, logged out elsewhere): its
+                # data must not come back under a new token, which would undo the revocation.
+                data = {}
+                self._session_cache = data
             self.create()
         else:
             self._session_key = rotated.token

@@ -115,6 +115,20 @@ class SignInTests(SimpleTestCase):
             self.assertEqual(Client().get("/login?user=hank").status_code, 200)
             self.assertEqual(Client().get("/login?user=hank").status_code, 409)
 
+    def test_cycle_key_of_a_session_revoked_meanwhile_does_not_bring_it_back(self):
+        s = SessionStore()
+        s.cycle_key()
+        s["_auth_user_id"] = "judy"
+        s.save()
+        s = SessionStore(s.session_key)
+        s["n"] = 1  # loaded, signed in
+        get_store().revoke_user("judy")  # another device, during this request
+        s.cycle_key()  # e.g. update_session_auth_hash() after a password change
+        s.save()
+        self.assertNotIn("_auth_user_id", s)
+        self.assertIsNone(get_store().read(s.session_key).user_id)
+        self.assertEqual(get_store().list_sessions("judy"), [])
+
     def test_forged_cookies_are_unknown_sessions(self):
         for forged in ("x" * 8, "!" * 55, tokens.user_tag("alice") + "A" * 43):
             c = Client()
