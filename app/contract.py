@@ -56,7 +56,7 @@ class Setting:
         if self.kind == "bool":
             return "must be true or false"
         if self.kind == "list":
-            return f"comma-separated {self.pattern_doc}"
+            return f"comma-separated, each {self.pattern_doc}"
         return ""
 
     def accepts(self, value: Any) -> bool:
