@@ -9,101 +9,35 @@ explicit environment variables still win.
 from __future__ import annotations
 
 import os
-import re
 import socket
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
-# Parameter name (relative to the prefix) -> environment variable.
-PARAMETER_TO_ENV = {
-    "memorydb/endpoint": "SESSION_STORE_ENDPOINT",
-    "memorydb/port": "SESSION_STORE_PORT",
-    "memorydb/username": "SESSION_STORE_USERNAME",
-    "memorydb/tls": "SESSION_STORE_TLS",
-    "memorydb/auth-mode": "SESSION_STORE_AUTH",
-    "memorydb/cluster-name": "SESSION_STORE_CLUSTER_NAME",
-    "memorydb/password": "SESSION_STORE_PASSWORD",
-    "config/redis-db": "SESSION_STORE_DB",
-    "config/session-timeout": "SESSION_IDLE_TIMEOUT_SECONDS",
-    "config/session-absolute-lifetime": "SESSION_ABSOLUTE_LIFETIME_SECONDS",
-}
+from app.contract import PARAMETER_TO_ENV, SETTINGS, ContractError
+
+__all__ = ["ConfigError", "PARAMETER_TO_ENV", "Settings", "load_parameters"]
 
 
-class ConfigError(ValueError):
+class ConfigError(ContractError):
     """A configuration value is missing or invalid; the message names the variable."""
 
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+def _str(env: Mapping[str, str], name: str) -> str | None:
     raw = env.get(name)
-    if raw is None:
-        return default
-    v = raw.strip().lower()
-    if v in _TRUE:
-        return True
-    if v in _FALSE:
-        return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+    return raw.strip() if raw is not None and raw.strip() else None
 
 
-def _number(env: Mapping[str, str], name: str, default, lo, hi, parse: Callable[[str], Any], kind: str):
-    """`name` from env parsed by `parse`, within [lo, hi]; `default` when unset (None: required)."""
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        if default is None:
-            raise ConfigError(f"{name} is required")
-        return default
-    try:
-        v = parse(raw.strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be {kind}, got {raw!r}") from None
-    if not lo <= v <= hi:
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {v}")
-    return v
-
-
-def _int(env: Mapping[str, str], name: str, default: int | None, lo: int, hi: int) -> int:
-    return _number(env, name, default, lo, hi, int, "an integer")
-
-
-def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
-    return _number(env, name, default, lo, hi, float, "a number")
-
-
-def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    return raw.strip()
-
-
-_ORIGIN_RE = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
-_ROLE_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
-
-
-def _list(env: Mapping[str, str], name: str) -> list[str]:
-    return [item.strip() for item in (env.get(name) or "").split(",") if item.strip()]
-
-
-def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    out = []
-    for origin in _list(env, name):
-        if not _ORIGIN_RE.fullmatch(origin):
-            raise ConfigError(f"{name}: {origin!r} is not an origin (scheme://host[:port], lower case, no path)")
-        out.append(origin)
-    return tuple(out)
-
-
-def _role_arns(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    out = []
-    for arn in _list(env, name):
-        if not _ROLE_ARN_RE.fullmatch(arn):
-            raise ConfigError(f"{name}: {arn!r} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
-        out.append(arn)
-    return tuple(out)
+def _parse_all(env: Mapping[str, str]) -> dict[str, Any]:
+    """Every declared variable parsed by its row (app/contract.py): attribute name -> value."""
+    out: dict[str, Any] = {}
+    for row in SETTINGS:
+        try:
+            value = row.parse(env)
+        except ContractError as exc:
+            raise ConfigError(str(exc)) from None
+        if row.attr is not None:
+            out[row.attr] = value * row.scale if row.scale != 1.0 and value is not None else value
+    return out
 
 
 @dataclass(frozen=True)
@@ -171,107 +105,46 @@ class Settings:
         if prefix and use_parameter_store:
             for k, v in load_parameters(prefix, _str(env, "AWS_REGION") or _str(env, "AWS_DEFAULT_REGION")).items():
                 env.setdefault(k, v)
+        if not _str(env, "AWS_REGION") and _str(env, "AWS_DEFAULT_REGION"):
+            env["AWS_REGION"] = env["AWS_DEFAULT_REGION"]
 
-        endpoint = _str(env, "SESSION_STORE_ENDPOINT")
-        if not endpoint:
-            raise ConfigError("SESSION_STORE_ENDPOINT is required (the MemoryDB cluster endpoint host)")
+        v = _parse_all(env)
+        # Rules across variables, or beyond one row's range.
+        endpoint = v["store_endpoint"]
         if any(c.isspace() for c in endpoint) or "/" in endpoint:
             raise ConfigError(f"SESSION_STORE_ENDPOINT must be a host name, got {endpoint!r}")
-
-        auth = (_str(env, "SESSION_STORE_AUTH", "password") or "password").lower()
-        if auth not in ("password", "iam"):
-            raise ConfigError(f"SESSION_STORE_AUTH must be 'iam' or 'password', got {auth!r}")
-        username = _str(env, "SESSION_STORE_USERNAME")
-        password = env.get("SESSION_STORE_PASSWORD") or None
-        cluster_name = _str(env, "SESSION_STORE_CLUSTER_NAME")
-        region = _str(env, "AWS_REGION") or _str(env, "AWS_DEFAULT_REGION")
-        tls = _bool(env, "SESSION_STORE_TLS", True)
-        if auth == "iam":
-            if not username:
-                raise ConfigError("SESSION_STORE_USERNAME is required when SESSION_STORE_AUTH=iam")
-            if not cluster_name:
-                raise ConfigError("SESSION_STORE_CLUSTER_NAME is required when SESSION_STORE_AUTH=iam")
-            if not region:
-                raise ConfigError("AWS_REGION is required when SESSION_STORE_AUTH=iam")
-            if not tls:
+        if v["store_auth"] == "iam":
+            for attr, name in (("store_username", "SESSION_STORE_USERNAME"),
+                               ("store_cluster_name", "SESSION_STORE_CLUSTER_NAME"), ("aws_region", "AWS_REGION")):
+                if not v[attr]:
+                    raise ConfigError(f"{name} is required when SESSION_STORE_AUTH=iam")
+            if not v["store_tls"]:
                 raise ConfigError("SESSION_STORE_TLS must be true when SESSION_STORE_AUTH=iam")
-        elif password and not username:
-            username = "default"
-
-        ca_file = _str(env, "SESSION_STORE_CA_FILE")
+        elif v["store_password"] and not v["store_username"]:
+            v["store_username"] = "default"
+        ca_file = v["store_ca_file"]
         if ca_file and not os.path.isfile(ca_file):
             raise ConfigError(f"SESSION_STORE_CA_FILE points to a missing file: {ca_file}")
-
-        db = _int(env, "SESSION_STORE_DB", 0, 0, 15)
-        if db != 0:
-            raise ConfigError(f"SESSION_STORE_DB must be 0 (MemoryDB is cluster mode: database 0 only), got {db}")
-        idle = _int(env, "SESSION_IDLE_TIMEOUT_SECONDS", 1800, 1, 30 * 86400)
-        absolute = _int(env, "SESSION_ABSOLUTE_LIFETIME_SECONDS", 43200, 1, 365 * 86400)
+        if v["store_db"] != 0:
+            raise ConfigError(f"SESSION_STORE_DB must be 0 (MemoryDB is cluster mode: database 0 only), got {v['store_db']}")
+        idle, absolute = v["idle_timeout"], v["absolute_lifetime"]
         if absolute < idle:
             raise ConfigError(
                 f"SESSION_ABSOLUTE_LIFETIME_SECONDS ({absolute}) must not be shorter than "
                 f"SESSION_IDLE_TIMEOUT_SECONDS ({idle})"
             )
-
-        check_hostname = _bool(env, "SESSION_STORE_TLS_CHECK_HOSTNAME", True)
-        if tls and not check_hostname and not ca_file:
+        if v["store_tls"] and not v["store_tls_check_hostname"] and not ca_file:
             # Without the name check, any certificate the trust store accepts would do: only a
             # CA of the store's own keeps the check meaningful.
             raise ConfigError("SESSION_STORE_CA_FILE is required when SESSION_STORE_TLS_CHECK_HOSTNAME=false")
-        limit_action = (_str(env, "SESSION_LIMIT_ACTION", "evict-oldest") or "").lower()
-        if limit_action not in ("evict-oldest", "refuse"):
-            raise ConfigError(f"SESSION_LIMIT_ACTION must be 'evict-oldest' or 'refuse', got {limit_action!r}")
-        slide = _int(env, "SESSION_IDLE_SLIDE_SECONDS", min(60, max(1, idle // 2)), 1, 3600)
-        if slide >= idle:
-            raise ConfigError(f"SESSION_IDLE_SLIDE_SECONDS ({slide}) must be shorter than SESSION_IDLE_TIMEOUT_SECONDS ({idle})")
-        environment = _str(env, "SESSION_ENVIRONMENT", "local") or "local"
-
-        return cls(
-            max_sessions_per_user=_int(env, "SESSION_MAX_SESSIONS_PER_USER", 10, 1, 1000),
-            session_limit_action=limit_action,
-            idle_slide_seconds=slide,
-            create_rate_per_minute=_int(env, "SESSION_CREATE_RATE_PER_MINUTE", 30, 1, 100000),
-            signin_failures_per_account=_int(env, "SESSION_SIGNIN_FAILURES_PER_ACCOUNT", 5, 1, 1000),
-            signin_failures_per_client=_int(env, "SESSION_SIGNIN_FAILURES_PER_CLIENT", 20, 1, 100000),
-            signin_window_seconds=_int(env, "SESSION_SIGNIN_WINDOW_SECONDS", 900, 1, 86400),
-            reauth_max_age=_int(env, "SESSION_REAUTH_MAX_AGE_SECONDS", 300, 1, 86400),
-            allowed_origins=_origins(env, "SESSION_ALLOWED_ORIGINS"),
-            cookie_persistent=_bool(env, "SESSION_COOKIE_PERSISTENT", False),
-            trusted_proxy_hops=_int(env, "SESSION_TRUSTED_PROXY_HOPS", 1, 0, 5),
-            user_directory=_bool(env, "SESSION_USER_DIRECTORY", True),
-            app_plane_port=_int(env, "SESSION_APP_PLANE_PORT", 0, 0, 65535),
-            trusted_caller_arns=_role_arns(env, "SESSION_TRUSTED_CALLER_ARNS"),
-            sts_endpoint=_str(env, "SESSION_STS_ENDPOINT"),
-            app_plane_server_id=_str(env, "SESSION_APP_PLANE_SERVER_ID", environment) or environment,
-            store_endpoint=endpoint,
-            store_port=_int(env, "SESSION_STORE_PORT", 6379, 1, 65535),
-            store_username=username,
-            store_password=password,
-            store_tls=tls,
-            store_auth=auth,
-            store_cluster_name=cluster_name,
-            store_ca_file=ca_file,
-            store_tls_check_hostname=check_hostname,
-            store_db=db,
-            idle_timeout=idle,
-            absolute_lifetime=absolute,
-            max_payload_bytes=_int(env, "SESSION_MAX_PAYLOAD_BYTES", 4096, 64, 1024 * 1024),
-            served_by_header=_bool(env, "SESSION_SERVED_BY_HEADER", False),
-            require_https=_bool(env, "SESSION_REQUIRE_HTTPS", False),
-            hsts_max_age=_int(env, "SESSION_HSTS_MAX_AGE_SECONDS", 31536000, 0, 2 * 31536000),
-            instance_name=_str(env, "SESSION_INSTANCE_NAME") or socket.gethostname(),
-            environment=environment,
-            http_host=_str(env, "SESSION_HTTP_HOST", "0.0.0.0") or "0.0.0.0",
-            http_port=_int(env, "SESSION_HTTP_PORT", 8080, 1, 65535),
-            workers=_int(env, "SESSION_WORKERS", 1, 1, 64),
-            aws_region=region,
-            store_timeout=_int(env, "SESSION_STORE_TIMEOUT_MS", 1000, 50, 60000) / 1000.0,
-            store_connect_timeout=_int(env, "SESSION_STORE_CONNECT_TIMEOUT_MS", 500, 50, 60000) / 1000.0,
-            store_socket_timeout=_int(env, "SESSION_STORE_SOCKET_TIMEOUT_MS", 500, 50, 60000) / 1000.0,
-            request_log_sample_rate=_float(env, "SESSION_REQUEST_LOG_SAMPLE_RATE", 1.0, 0.0, 1.0),
-            slow_request_ms=_int(env, "SESSION_SLOW_REQUEST_MS", 1000, 1, 60000),
-        )
-
+        if v["idle_slide_seconds"] is None:
+            v["idle_slide_seconds"] = min(60, max(1, idle // 2))
+        if v["idle_slide_seconds"] >= idle:
+            raise ConfigError(f"SESSION_IDLE_SLIDE_SECONDS ({v['idle_slide_seconds']}) must be shorter than "
+                              f"SESSION_IDLE_TIMEOUT_SECONDS ({idle})")
+        v["instance_name"] = v["instance_name"] or socket.gethostname()
+        v["app_plane_server_id"] = v["app_plane_server_id"] or v["environment"]
+        return cls(**v)
 
 def load_parameters(prefix: str, region: str | None) -> dict[str, str]:
     """Read every parameter under *prefix* (recursively, decrypted) and map the

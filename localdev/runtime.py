@@ -12,6 +12,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from app.contract import environment as contract_environment
+from app.contract import setting
 from localdev import procs
 from localdev.haproxy import HAPROXY, Backend, admin_command, render_config
 from localdev.redis_cluster import RedisCluster
@@ -50,22 +52,26 @@ class RuntimeState:
 
 
 def service_environment(cluster: RedisCluster, instance: Instance, idle_timeout: int) -> dict[str, str]:
-    """The same variable names the ECS task definition injects, pointed at the local cluster."""
+    """The same variable names the ECS task definition injects, pointed at the local cluster;
+    typed and range-checked by the service's contract (app/contract.py)."""
+    absolute = max(idle_timeout, setting("SESSION_ABSOLUTE_LIFETIME_SECONDS").default)
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("SESSION_")},
         **cluster.client_env(),
-        "SESSION_STORE_DB": "0",
-        "SESSION_IDLE_TIMEOUT_SECONDS": str(idle_timeout),
-        "SESSION_ABSOLUTE_LIFETIME_SECONDS": str(max(idle_timeout, 43200)),
-        "SESSION_ENVIRONMENT": "local",
-        "SESSION_HTTP_HOST": "127.0.0.1",
-        "SESSION_HTTP_PORT": str(instance.port),
-        "SESSION_INSTANCE_NAME": instance.name,
-        "SESSION_SERVED_BY_HEADER": "true",
-        "SESSION_WORKERS": "1",
-        # Every local client (the drills' load, the check) comes from 127.0.0.1: one address
-        # stands for many clients here, so its creation limit is that of many.
-        "SESSION_CREATE_RATE_PER_MINUTE": "60000",
+        **contract_environment({
+            "SESSION_STORE_DB": 0,
+            "SESSION_IDLE_TIMEOUT_SECONDS": idle_timeout,
+            "SESSION_ABSOLUTE_LIFETIME_SECONDS": absolute,
+            "SESSION_ENVIRONMENT": "local",
+            "SESSION_HTTP_HOST": "127.0.0.1",
+            "SESSION_HTTP_PORT": instance.port,
+            "SESSION_INSTANCE_NAME": instance.name,
+            "SESSION_SERVED_BY_HEADER": True,
+            "SESSION_WORKERS": 1,
+            # Every local client (the drills' load, the check) comes from 127.0.0.1: one address
+            # stands for many clients here, so its creation limit is that of many.
+            "SESSION_CREATE_RATE_PER_MINUTE": 60000,
+        }),
         "PYTHONPATH": str(ROOT),
     }
 

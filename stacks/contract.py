@@ -1,8 +1,7 @@
-"""The container contract: what the stacks give any image they run (docs/container-contract.md).
-
-The task definition injects each parameter under the environment's prefix as the named
-variable; `app/config.py` reads the same names (tests/infra/test_contract.py holds the two
-together). Plain data, so the demo, checks and the contract document can use it without
+"""The container contract: what the stacks give any image they run (docs/container-contract.md),
+and what they promise the session service, derived from its one declaration
+(`app/contract.py`): Parameter Store names -> environment variables, and the service's
+ranges. Plain data, so the demo, checks and the contract document can use it without
 loading cdktf; `stacks.service` and `stacks.environment_stack` build the task from it.
 """
 
@@ -10,20 +9,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from app.contract import SETTINGS, Setting, setting
+
 if TYPE_CHECKING:
     from stacks.settings import EnvironmentSettings
 
-# Parameter (relative to the prefix) -> environment variable of the session service.
-PARAMETERS: dict[str, str] = {
-    "memorydb/endpoint": "SESSION_STORE_ENDPOINT",
-    "memorydb/port": "SESSION_STORE_PORT",
-    "memorydb/username": "SESSION_STORE_USERNAME",
-    "memorydb/tls": "SESSION_STORE_TLS",
-    "memorydb/auth-mode": "SESSION_STORE_AUTH",
-    "memorydb/cluster-name": "SESSION_STORE_CLUSTER_NAME",
-    "config/redis-db": "SESSION_STORE_DB",
-    "config/session-timeout": "SESSION_IDLE_TIMEOUT_SECONDS",
-    "config/session-absolute-lifetime": "SESSION_ABSOLUTE_LIFETIME_SECONDS",
+# Parameter (relative to the prefix) -> environment variable, for every parameter the stack
+# writes (the password parameter exists only for local Redis: MemoryDB uses IAM tokens).
+PARAMETERS: dict[str, str] = {s.parameter: s.env for s in SETTINGS if s.parameter and s.stack_sets}
+
+# Settings of the stacks that the service enforces -> the service's variable: the synth-time
+# range is the service's (stacks/validation.py, stacks/variables.py).
+SERVICE_RANGES: dict[str, Setting] = {
+    "sessions.idle_timeout_seconds": setting("SESSION_IDLE_TIMEOUT_SECONDS"),
+    "sessions.absolute_lifetime_seconds": setting("SESSION_ABSOLUTE_LIFETIME_SECONDS"),
+    "sessions.max_payload_bytes": setting("SESSION_MAX_PAYLOAD_BYTES"),
+    "service.request_log_sample_rate": setting("SESSION_REQUEST_LOG_SAMPLE_RATE"),
+    "service.slow_request_ms": setting("SESSION_SLOW_REQUEST_MS"),
 }
 
 # uvicorn's keep-alive timeout in app/server.py. The load balancer's idle timeout must stay

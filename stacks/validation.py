@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from stacks.contract import SERVICE_HEALTH_CHECK, SERVICE_KEEP_ALIVE_SECONDS
+from stacks.contract import SERVICE_HEALTH_CHECK, SERVICE_KEEP_ALIVE_SECONDS, SERVICE_RANGES
 from stacks.limits import (
     CLOUDWATCH_LOG_RETENTION_DAYS,
     FARGATE_MEMORY_BY_CPU,
@@ -174,13 +174,17 @@ def _store_rules(s, check: Check) -> None:
 
 def _session_rules(s, check: Check) -> None:
     p = s.sessions
-    check("sessions.idle_timeout_seconds", p.idle_timeout_seconds, 60 <= p.idle_timeout_seconds <= 604800,
-          "must be 60-604800 seconds")
+    _service_ranges(s, check, "sessions.")
     check("sessions.absolute_lifetime_seconds", p.absolute_lifetime_seconds,
-          p.idle_timeout_seconds <= p.absolute_lifetime_seconds <= 2592000,
-          "must be at least the idle timeout and at most 2592000 seconds (30 days)")
-    check("sessions.max_payload_bytes", p.max_payload_bytes, 256 <= p.max_payload_bytes <= 65536,
-          "must be 256-65536 bytes")
+          p.idle_timeout_seconds <= p.absolute_lifetime_seconds, "must be at least the idle timeout")
+
+
+def _service_ranges(s, check: Check, section: str) -> None:
+    """The service's own ranges (app/contract.py): a value it would refuse at start fails synth."""
+    for name, row in SERVICE_RANGES.items():
+        if name.startswith(section):
+            value = getattr(getattr(s, section[:-1]), name[len(section):])
+            check(name, value, row.accepts(value), f"{row.rule()} ({row.doc})")
 
 
 def _service_rules(s, check: Check) -> None:
@@ -212,9 +216,7 @@ def _service_rules(s, check: Check) -> None:
           0 <= v.health_check_grace_period_seconds <= 2147483647, "must be zero or more")
     check("service.cpu_target_percent", v.cpu_target_percent, 10 <= v.cpu_target_percent <= 95, "must be 10-95")
     check("service.requests_per_target", v.requests_per_target, v.requests_per_target >= 1, "must be at least 1")
-    check("service.request_log_sample_rate", v.request_log_sample_rate, 0.0 <= v.request_log_sample_rate <= 1.0,
-          "must be 0.0-1.0 (share of ordinary request log lines kept; 5xx and slow requests are always logged)")
-    check("service.slow_request_ms", v.slow_request_ms, 1 <= v.slow_request_ms <= 60000, "must be 1-60000 milliseconds")
+    _service_ranges(s, check, "service.")
     for field in ("scale_in_cooldown_seconds", "scale_out_cooldown_seconds"):
         value = getattr(v, field)
         check(f"service.{field}", value, 0 <= value <= 3600, "must be 0-3600 seconds")

@@ -15,6 +15,7 @@ from typing import Any
 
 from cdktf import TerraformStack, TerraformVariable, TerraformVariableValidationConfig, Token
 
+from stacks.contract import SERVICE_RANGES
 from stacks.limits import FARGATE_MEMORY_BY_CPU, MEMORYDB_NODE_TYPES
 from stacks.settings import EnvironmentSettings
 
@@ -62,6 +63,7 @@ def define_variables(stack: TerraformStack, settings: EnvironmentSettings) -> St
                                  validation=[TerraformVariableValidationConfig(condition=hcl(condition), error_message=message)])
 
     cpus = sorted(FARGATE_MEMORY_BY_CPU)
+    idle = SERVICE_RANGES["sessions.idle_timeout_seconds"]
     v = {
         "cluster_name": variable(
             "cluster_name", "string", settings.name_prefix, "Name of the MemoryDB cluster (changing it replaces the cluster).",
@@ -108,7 +110,8 @@ def define_variables(stack: TerraformStack, settings: EnvironmentSettings) -> St
         "session_timeout_seconds": variable(
             "session_timeout_seconds", "number", settings.sessions.idle_timeout_seconds,
             "Idle timeout of a session (seconds); each read slides it.",
-            _whole("session_timeout_seconds", 60, 604800), "session_timeout_seconds must be a whole number from 60 to 604800."),
+            _whole("session_timeout_seconds", idle.low, idle.high),
+            f"session_timeout_seconds must be a whole number from {idle.low} to {idle.high} (the service's range)."),
     }
     return StackVariables(
         cluster_name=v["cluster_name"].string_value,

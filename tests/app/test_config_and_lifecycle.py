@@ -167,3 +167,39 @@ def test_trust_settings_are_validated_naming_the_variable(name, value, rule):
     with pytest.raises(ConfigError, match=name) as raised:
         Settings.from_env({"SESSION_STORE_ENDPOINT": "h", name: value}, use_parameter_store=False)
     assert rule in str(raised.value)
+
+
+# Every declared range (app/contract.py), at its edges: inside passes, outside names the
+# variable and the range. The other variables are set so no rule across variables interferes.
+from app.contract import SETTINGS as CONTRACT  # noqa: E402
+
+_RANGED = [row for row in CONTRACT if row.kind in ("int", "float") and row.env != "SESSION_STORE_DB"]
+
+
+def _edge_env(row, value) -> dict[str, str]:
+    env = {**BASE, "SESSION_IDLE_TIMEOUT_SECONDS": "7200", "SESSION_ABSOLUTE_LIFETIME_SECONDS": "31536000"}
+    if row.env == "SESSION_ABSOLUTE_LIFETIME_SECONDS":
+        env["SESSION_IDLE_TIMEOUT_SECONDS"] = "2"
+    env[row.env] = str(value)
+    return env
+
+
+@pytest.mark.parametrize("row", _RANGED, ids=lambda row: row.env)
+def test_every_declared_range_is_enforced_at_its_edges(row):
+    step = 1 if row.kind == "int" else 0.001
+    for value in (row.low, row.high):
+        settings = Settings.from_env(_edge_env(row, value), use_parameter_store=False)
+        assert getattr(settings, row.attr) == pytest.approx(value * row.scale)
+    for value in (row.low - step, row.high + step):
+        with pytest.raises(ConfigError, match=row.env) as raised:
+            Settings.from_env(_edge_env(row, value), use_parameter_store=False)
+        assert f"between {row.low} and {row.high}" in str(raised.value)
+
+
+def test_every_settings_field_read_from_the_environment_is_declared():
+    import dataclasses
+
+    declared = {row.attr for row in CONTRACT if row.attr}
+    # Fields no variable sets (fixed by the code): the rest must come from the contract.
+    fixed = {"max_depth", "max_keys", "store_max_connections", "retry_after_seconds", "graceful_shutdown_seconds"}
+    assert declared | fixed == {f.name for f in dataclasses.fields(Settings)}

@@ -54,7 +54,7 @@ BAD_VALUES = [
     ("desired_count = 0", "desired_count must be a whole number from 1 to 1000"),
     ('image_digest = "latest"', 'image_digest must be "" (nothing released yet) or sha256:'),
     ('allowed_ingress_cidrs = ["10.0.0.0/33"]', "allowed_ingress_cidrs must be a non-empty list"),
-    ("session_timeout_seconds = 10", "session_timeout_seconds must be a whole number from 60"),
+    ("session_timeout_seconds = 1", "session_timeout_seconds must be a whole number from 2"),
 ]
 MORE_BAD_VALUES = [
     ('cluster_name = "a-name-that-is-far-too-long-for-memorydb-x"', "cluster_name must be 1-40"),
