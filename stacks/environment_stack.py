@@ -78,7 +78,7 @@ class EnvironmentStack(TerraformStack):
         if settings.waf_enabled:
             waf = Waf(self, "waf", WafProps(
                 names=names, settings=settings.waf, load_balancer_arn=balancer.arn,
-                max_payload_bytes=settings.sessions.max_payload_bytes, kms_key_arn=key_arn, region=settings.region,
+                kms_key_arn=key_arn, region=settings.region,
                 account_id=self._account_id, partition=self._partition))
             self._output("web_acl_name", waf.web_acl_name, "AWS WAF web ACL in front of the load balancer")
         service = Service(self, "service", ServiceProps(
@@ -96,7 +96,8 @@ class EnvironmentStack(TerraformStack):
         if settings.network.interface_endpoints:
             Endpoints(self, "endpoints", EndpointsProps(
                 names=names, region=settings.region, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
-                client_security_group_id=service.security_group_id, s3_prefix_list_id=network.s3_prefix_list_id))
+                client_security_group_id=service.security_group_id, s3_prefix_list_id=network.s3_prefix_list_id,
+                account_id=self._account_id, sts=settings.calls_sts))
         link(self, "alb-to-service", source_group_id=balancer.security_group_id,
              target_group_id=service.security_group_id, port=settings.service.container_port,
              description="Load balancer to the session service")
@@ -139,6 +140,8 @@ class EnvironmentStack(TerraformStack):
             "SESSION_REQUIRE_HTTPS": "true" if s.https else "false",
             "SESSION_REQUEST_LOG_SAMPLE_RATE": f"{s.service.request_log_sample_rate:g}",
             "SESSION_SLOW_REQUEST_MS": str(s.service.slow_request_ms),
+            # Only when set: the application plane is off without trusted callers.
+            **({"SESSION_TRUSTED_CALLER_ARNS": ",".join(s.service.trusted_caller_arns)} if s.calls_sts else {}),
         }
 
     def _backend(self, settings: EnvironmentSettings) -> None:
