@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from cdktf import S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_kms_key import DataAwsKmsKey
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
@@ -59,11 +60,16 @@ class EnvironmentStack(TerraformStack):
     def _workload(self, network: Network, key_arn: str, v: StackVariables) -> None:
         """Session store, its configuration, the service behind the load balancer, scaling, alarms."""
         settings, names = self._settings, self._names
+        store_key_arn = key_arn
+        if settings.session_store.final_snapshot:
+            # Final snapshots must stay restorable after destroy: the store uses the key that
+            # session-bootstrap keeps (stacks/retained_keys.py), not this stack's key.
+            store_key_arn = DataAwsKmsKey(self, "retained-store-key", key_id=names.store_retained_key_alias).arn
         store = SessionStore(self, "session-store", SessionStoreProps(
             names=names, settings=settings.session_store, cluster_name=v.cluster_name,
             node_type=v.memorydb_node_type, num_shards=v.memorydb_num_shards,
             replicas_per_shard=v.memorydb_replicas_per_shard, vpc_id=network.vpc_id,
-            subnet_ids=network.private_subnet_ids, kms_key_arn=key_arn,
+            subnet_ids=network.private_subnet_ids, kms_key_arn=store_key_arn,
             events_topic_arn=settings.monitoring.alarm_topic_arn))
         parameters = Parameters(self, "parameters", ParametersProps(
             prefix=settings.parameter_prefix, region=settings.region, account_id=self._account_id,
