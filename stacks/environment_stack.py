@@ -80,7 +80,7 @@ class EnvironmentStack(TerraformStack):
         balancer = LoadBalancer(self, "load-balancer", LoadBalancerProps(
             names=names, settings=settings.load_balancer, account_id=self._account_id, partition=self._partition,
             vpc_id=network.vpc_id, subnet_ids=network.public_subnet_ids, ingress_cidrs=v.allowed_ingress_cidrs,
-            target_port=settings.service.container_port))
+            target_port=settings.service.container_port, region=settings.region))
         if settings.waf_enabled:
             waf = Waf(self, "waf", WafProps(
                 names=names, settings=settings.waf, load_balancer_arn=balancer.arn,

@@ -183,3 +183,11 @@ def test_final_snapshots_are_under_a_key_that_outlives_the_environment(synthesiz
     # The environment's own key still encrypts everything else (it may go with the environment).
     assert all(not p.get("kms_key_id", "${aws_kms_key.").startswith("${data.")
                for p in resources(prod, "aws_cloudwatch_log_group").values())
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_eviction_policy_is_explicit_noeviction(env_stacks, env):
+    """A full store refuses writes instead of silently signing users out or splitting a user's
+    slot from its sessions (stacks/session_store.py)."""
+    group = only(env_stacks[env], MemorydbParameterGroup.TF_RESOURCE_TYPE)
+    assert group["parameter"] == [{"name": "maxmemory-policy", "value": "noeviction"}]
