@@ -71,7 +71,9 @@ BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 # One MemoryDB (Redis ACL) access-string rule: on/off, key and channel patterns, command and
 # category grants (MemoryDB guide, "Authenticating users with Access Control Lists").
-ACCESS_RULE = re.compile(r"^(on|off|allkeys|allchannels|allcommands|nocommands|resetkeys|resetchannels"
+# Password rules (nopass, >pw, #hash, ...) parse too: the safety rule below refuses them by name.
+ACCESS_RULE = re.compile(r"^(on|off|allkeys|allchannels|allcommands|nocommands|resetkeys|resetchannels|nopass|resetpass"
+                         r"|[<>#!]\S+"
                          r"|%R?W?~\S+|~\S+|&\S+|[+-]@[a-z]+|[+-][a-z][a-z|-]*)$")
 ECR_NAME = re.compile(r"^(?=.{2,256}$)[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 

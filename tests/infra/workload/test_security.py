@@ -134,6 +134,7 @@ def test_names_within_aws_limits(env_stacks, env):
             assert "${" not in name, f"{kind}.{attribute} is not a fixed name: {name}"
             assert len(name) <= limit, f"{kind} name {name!r} is longer than {limit}"
             assert name.startswith("session-app") or name.startswith(("/ecs/session-app", "/vpc/session-app",
+                                                                     "/aws/ecs/containerinsights/session-app-",
                                                                      "/session-app/",
                                                                      "aws-waf-logs-session-app")), name
     assert len(stack["variable"]["cluster_name"]["default"]) <= 40
