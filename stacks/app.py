@@ -18,7 +18,8 @@ def build_app(config_dir: Path | None = None, outdir: str | None = None) -> App:
     environments = load_all(config_dir)
     app = App(outdir=outdir) if outdir else App()
     first = environments[0]
-    BootstrapStack(app, first.backend, first.project)
+    BootstrapStack(app, first.backend, first.project, retained_keys=tuple(
+        (s.names, s.region) for s in environments if s.session_store.final_snapshot))
     for settings in environments:
         for warning in synth_warnings(settings):  # loud, but not an error
             print(f"WARNING: {warning}", file=sys.stderr)

@@ -1,4 +1,6 @@
-"""`session-bootstrap`: the S3 bucket that holds every environment's Terraform state.
+"""`session-bootstrap`: the S3 bucket that holds every environment's Terraform state, and the
+session store keys of environments with final snapshots (stacks/retained_keys.py), which
+must outlive those environments.
 
 It keeps its own state locally (the bucket cannot hold the state that creates it). Apply it
 once per account before the first environment: `cdktf deploy session-bootstrap`.
@@ -7,9 +9,14 @@ once per account before the first environment: `cdktf deploy session-bootstrap`.
 from __future__ import annotations
 
 from cdktf import LocalBackend, TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
+from stacks.names import ResourceNames
 from stacks.provider import aws_provider
+from stacks.retained_keys import RetainedStoreKey
 from stacks.secure_bucket import SecureBucket, SecureBucketProps
 from stacks.settings import BackendSettings
 
@@ -17,7 +24,9 @@ STACK_NAME = "session-bootstrap"
 
 
 class BootstrapStack(TerraformStack):
-    def __init__(self, scope: Construct, backend: BackendSettings, project: str):
+    def __init__(self, scope: Construct, backend: BackendSettings, project: str,
+                 retained_keys: tuple[tuple[ResourceNames, str], ...] = ()):
+        """`retained_keys`: (names, region) of each environment whose store key must outlive it."""
         super().__init__(scope, STACK_NAME)
         LocalBackend(self, path=f"terraform.{STACK_NAME}.tfstate")
         aws_provider(self, backend.state_region, "shared", project)
@@ -25,3 +34,16 @@ class BootstrapStack(TerraformStack):
         TerraformOutput(self, "state_bucket", value=bucket.bucket_name,
                         description="S3 bucket holding every environment's Terraform state")
         TerraformOutput(self, "state_region", value=backend.state_region)
+        if retained_keys:
+            account_id = DataAwsCallerIdentity(self, "account").account_id
+            partition = DataAwsPartition(self, "partition").partition
+        providers: dict[str, AwsProvider] = {}
+        for names, region in retained_keys:
+            # A key lives in one region: the environment's, through an aliased provider if that
+            # is not the state bucket's region.
+            if region != backend.state_region and region not in providers:
+                providers[region] = aws_provider(self, region, "shared", project, alias=region)
+            key = RetainedStoreKey(self, f"retained-{names.prefix}", names, account_id, partition,
+                                   providers.get(region))
+            TerraformOutput(self, f"retained_store_key_{names.prefix.replace('-', '_')}", value=key.key_arn,
+                            description=f"Retained KMS key of {names.prefix}'s session store and final snapshots")

@@ -37,7 +37,22 @@ def environment_names(directory: Path | None = None) -> tuple[str, ...]:
         raise InvalidSettings(
             [SettingProblem("*", "environments", names, "must be a non-empty list of names")]
         )
+    problems = [SettingProblem("*", "environments", name, "is listed more than once (each environment is one stack)")
+                for name in sorted({n for n in names if names.count(n) > 1})]
+    problems += _files_match(Path(directory or config_dir()), names)
+    if problems:
+        raise InvalidSettings(problems)
     return tuple(names)
+
+
+def _files_match(directory: Path, names: list[str]) -> list[SettingProblem]:
+    """Every listed environment has its file and every file is listed: a typo on either side
+    would otherwise synthesize an environment with defaults only, or silently drop one."""
+    files = {path.stem for path in directory.glob("*.toml")} - {"common"}
+    return ([SettingProblem("*", "environments", name, f"has no file {directory / (name + '.toml')}")
+             for name in names if name not in files]
+            + [SettingProblem("*", "environments", names, f"does not list {name} although {name}.toml exists "
+                              "(add it, or remove the file)") for name in sorted(files - set(names))])
 
 
 def load_environment(name: str, directory: Path | None = None) -> EnvironmentSettings:
@@ -62,9 +77,23 @@ def load_all(directory: Path | None = None) -> list[EnvironmentSettings]:
             loaded.append(load_environment(name, directory))
         except InvalidSettings as error:
             problems.extend(error.problems)
+    problems += _one_state_bucket(loaded)
     if problems:
         raise InvalidSettings(problems)
     return loaded
+
+
+def _one_state_bucket(environments: list[EnvironmentSettings]) -> list[SettingProblem]:
+    """`session-bootstrap` creates one bucket, the first environment's (stacks/app.py): a bucket
+    set per environment would never be created and `terraform init` would fail on it."""
+    if not environments:
+        return []
+    first = environments[0].backend
+    return [SettingProblem(s.name, f"backend.{field}", getattr(s.backend, field),
+                           f"must be {getattr(first, field)!r} like every environment: session-bootstrap creates "
+                           "only that state bucket (set [backend] in config/common.toml)")
+            for s in environments[1:] for field in ("state_bucket", "state_region")
+            if getattr(s.backend, field) != getattr(first, field)]
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

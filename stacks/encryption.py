@@ -1,8 +1,11 @@
 """The environment's customer-managed KMS key (rotation on).
 
 One key per environment encrypts the session store, SecureString parameters, log groups,
-the alarm topic and the image repository. The key policy lets the account administer it,
-lets CloudWatch Logs use it for this account's log groups, lets CloudWatch alarms publish to
+the alarm topic and the image repository. The key policy delegates to the account (AWS's
+default key policy: the root principal gets kms:*, which only enables IAM policies to grant
+use of the key; nothing is granted to anyone by it), so the roles' IAM policies decide, and
+AWS services that hold grants (MemoryDB, ECS) can retire them (kms:RetireGrant, which an
+enumerated list lacked). It lets CloudWatch Logs use it for this account's log groups, lets CloudWatch alarms publish to
 the encrypted alarm topic, and (only when flow logs go to S3) lets the log delivery service
 encrypt the objects it writes. Each service grant serves one rule in docs/architecture.md.
 """
@@ -18,14 +21,9 @@ from constructs import Construct
 from stacks import policies
 
 
-# The account administers the key through IAM; listed instead of `kms:*` so that no policy
-# in the project grants a whole service.
-KEY_ADMINISTRATION = [
-    "kms:CancelKeyDeletion", "kms:Create*", "kms:Delete*", "kms:Describe*", "kms:Disable*",
-    "kms:Enable*", "kms:Get*", "kms:List*", "kms:Put*", "kms:Revoke*", "kms:RotateKeyOnDemand",
-    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:Update*",
-]
-KEY_USE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+# "Allows access to the AWS account and enables IAM policies" (KMS developer guide, "Default
+# key policy"): delegation to the account, which IAM policies then narrow per role.
+ACCOUNT_DELEGATION_SID = "EnableIamPolicies"
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ class EncryptionKey(Construct):
             enable_key_rotation=True,
             deletion_window_in_days=props.deletion_window_days,
             policy=policies.document(
-                policies.statement(KEY_ADMINISTRATION + KEY_USE, "*", sid="AccountAdministers", principal={"AWS": root}),
+                policies.statement(["kms:*"], "*", sid=ACCOUNT_DELEGATION_SID, principal={"AWS": root}),
                 policies.statement(
                     ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                     "*",

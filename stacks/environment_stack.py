@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from cdktf import S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_kms_key import DataAwsKmsKey
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
@@ -57,11 +58,16 @@ class EnvironmentStack(TerraformStack):
     def _workload(self, network: Network, key_arn: str, v: StackVariables) -> None:
         """Session store, its configuration, the service behind the load balancer, scaling, alarms."""
         settings, names = self._settings, self._names
+        store_key_arn = key_arn
+        if settings.session_store.final_snapshot:
+            # Final snapshots must stay restorable after destroy: the store uses the key that
+            # session-bootstrap keeps (stacks/retained_keys.py), not this stack's key.
+            store_key_arn = DataAwsKmsKey(self, "retained-store-key", key_id=names.store_retained_key_alias).arn
         store = SessionStore(self, "session-store", SessionStoreProps(
             names=names, settings=settings.session_store, cluster_name=v.cluster_name,
             node_type=v.memorydb_node_type, num_shards=v.memorydb_num_shards,
             replicas_per_shard=v.memorydb_replicas_per_shard, vpc_id=network.vpc_id,
-            subnet_ids=network.private_subnet_ids, kms_key_arn=key_arn,
+            subnet_ids=network.private_subnet_ids, kms_key_arn=store_key_arn,
             events_topic_arn=settings.monitoring.alarm_topic_arn))
         parameters = Parameters(self, "parameters", ParametersProps(
             prefix=settings.parameter_prefix, region=settings.region, account_id=self._account_id,
@@ -72,11 +78,12 @@ class EnvironmentStack(TerraformStack):
         balancer = LoadBalancer(self, "load-balancer", LoadBalancerProps(
             names=names, settings=settings.load_balancer, account_id=self._account_id, partition=self._partition,
             vpc_id=network.vpc_id, subnet_ids=network.public_subnet_ids, ingress_cidrs=v.allowed_ingress_cidrs,
-            target_port=settings.service.container_port, health_check_path=settings.service.health_check_path))
+            target_port=settings.service.container_port, health_check_path=settings.service.health_check_path,
+            region=settings.region))
         if settings.waf_enabled:
             waf = Waf(self, "waf", WafProps(
                 names=names, settings=settings.waf, load_balancer_arn=balancer.arn,
-                max_payload_bytes=settings.sessions.max_payload_bytes, kms_key_arn=key_arn, region=settings.region,
+                kms_key_arn=key_arn, region=settings.region,
                 account_id=self._account_id, partition=self._partition))
             self._output("web_acl_name", waf.web_acl_name, "AWS WAF web ACL in front of the load balancer")
         service = Service(self, "service", ServiceProps(
@@ -94,7 +101,8 @@ class EnvironmentStack(TerraformStack):
         if settings.network.interface_endpoints:
             Endpoints(self, "endpoints", EndpointsProps(
                 names=names, region=settings.region, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
-                client_security_group_id=service.security_group_id, s3_prefix_list_id=network.s3_prefix_list_id))
+                client_security_group_id=service.security_group_id, s3_prefix_list_id=network.s3_prefix_list_id,
+                account_id=self._account_id, sts=settings.calls_sts))
         link(self, "alb-to-service", source_group_id=balancer.security_group_id,
              target_group_id=service.security_group_id, port=settings.service.container_port,
              description="Load balancer to the session service")

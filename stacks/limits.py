@@ -39,3 +39,32 @@ def memorydb_parameter_group_family(engine: str, version: str) -> str:
 CLOUDWATCH_LOG_RETENTION_DAYS: tuple[int, ...] = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )
+
+# AWS commercial regions (aws partition) and the highest Availability Zone letter each has.
+# Zone letters map to physical zones per account, and some accounts see fewer zones (e.g.
+# us-west-1 offers two of a-c): this catches names that exist nowhere, AWS refuses the rest.
+AWS_REGION_ZONE_LETTERS: dict[str, str] = {
+    "us-east-1": "f", "us-east-2": "c", "us-west-1": "c", "us-west-2": "d",
+    "af-south-1": "c", "ap-east-1": "c", "ap-east-2": "c", "ap-south-1": "c", "ap-south-2": "c",
+    "ap-southeast-1": "c", "ap-southeast-2": "c", "ap-southeast-3": "c", "ap-southeast-4": "c",
+    "ap-southeast-5": "c", "ap-southeast-7": "c", "ap-northeast-1": "d", "ap-northeast-2": "d",
+    "ap-northeast-3": "c", "ca-central-1": "d", "ca-west-1": "c", "eu-central-1": "c", "eu-central-2": "c",
+    "eu-west-1": "c", "eu-west-2": "c", "eu-west-3": "c", "eu-south-1": "c", "eu-south-2": "c",
+    "eu-north-1": "c", "il-central-1": "c", "me-south-1": "c", "me-central-1": "c", "mx-central-1": "c",
+    "sa-east-1": "c",
+}
+
+# Regions that have an Elastic Load Balancing account for access-log delivery (ELB user guide,
+# "Enable access logs": regions available before August 2022). Newer regions have none and
+# deliver as the service principal logdelivery.elasticloadbalancing.amazonaws.com, which the
+# bucket policy always admits (stacks/load_balancer.py).
+ELB_ACCOUNT_REGIONS: frozenset[str] = frozenset({
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1",
+    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+    "ca-central-1", "eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-north-1",
+    "me-south-1", "sa-east-1",
+})
+
+# Security groups: inbound rules per group (VPC quota "Inbound or outbound rules per security
+# group", default 60; raisable, but the stack assumes the default).
+SECURITY_GROUP_INGRESS_RULES = 60

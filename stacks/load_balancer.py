@@ -24,6 +24,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from stacks.certificate import DnsCertificateProps, DnsValidatedCertificate, alias_record
+from stacks.limits import ELB_ACCOUNT_REGIONS
 from stacks.names import ResourceNames
 from stacks.secure_bucket import SecureBucket, SecureBucketProps
 from stacks.security_groups import security_group
@@ -46,6 +47,7 @@ class LoadBalancerProps:
     ingress_cidrs: list[str]  # Terraform variable token (allowed_ingress_cidrs)
     target_port: int
     health_check_path: str  # the container's (`[service] health_check_path`)
+    region: str = "us-east-1"
 
 
 class LoadBalancer(Construct):
@@ -125,15 +127,19 @@ class LoadBalancer(Construct):
         if not p.settings.access_logs:
             return None, []
         bucket_name = p.names.access_logs_bucket(p.account_id)
-        writer = DataAwsElbServiceAccount(self, "elb-account").arn
+        objects = f"arn:{p.partition}:s3:::{bucket_name}/{ACCESS_LOG_PREFIX}/AWSLogs/{p.account_id}/*"
+        # ELB user guide, "Enable access logs": regions opened from August 2022 deliver as the
+        # service principal (they have no ELB account); older regions as their ELB account.
+        # The principal is admitted everywhere, the account only where one exists (the data
+        # source fails in a region without one).
+        writers = {"Service": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}}
+        if p.region in ELB_ACCOUNT_REGIONS:
+            writers["Account"] = {"AWS": DataAwsElbServiceAccount(self, "elb-account").arn}
         bucket = SecureBucket(self, "access-logs", SecureBucketProps(
             bucket_name=bucket_name, encryption="AES256", expire_current_after_days=ACCESS_LOG_DAYS,
             noncurrent_version_days=1,
-            extra_policy_statements=({
-                "Sid": "LoadBalancerLogDelivery",
-                "Effect": "Allow",
-                "Principal": {"AWS": writer},
-                "Action": "s3:PutObject",
-                "Resource": f"arn:{p.partition}:s3:::{bucket_name}/{ACCESS_LOG_PREFIX}/AWSLogs/{p.account_id}/*",
-            },)))
+            extra_policy_statements=tuple(
+                {"Sid": f"LoadBalancerLogDelivery{kind}", "Effect": "Allow", "Principal": writer,
+                 "Action": "s3:PutObject", "Resource": objects}
+                for kind, writer in writers.items())))
         return LbAccessLogs(bucket=bucket.bucket_name, prefix=ACCESS_LOG_PREFIX, enabled=True), [bucket.policy]

@@ -142,6 +142,12 @@ class ResourceNames:
         """Stem of the final snapshot name; the cluster's creation time is appended at apply time."""
         return f"{self.prefix}-final"
 
+    @property
+    def store_retained_key_alias(self) -> str:
+        """The session store's key when final snapshots are on: made by session-bootstrap, so an
+        environment's destroy never schedules it for deletion (stacks/retained_keys.py)."""
+        return f"alias/{self.prefix}-store-retained"
+
     def access_logs_bucket(self, account_id: str) -> str:
         """S3 names are global: the account ID (not a random suffix) makes this one unique."""
         return f"{self.prefix}-alb-logs-{account_id}"

@@ -45,6 +45,22 @@ class NetworkProps:
     flow_logs_bucket_name: str = ""  # with flow_logs_destination = "s3"
 
 
+def s3_endpoint_policy(props: NetworkProps) -> str:
+    """The S3 gateway endpoint (AWS's default policy allows every bucket of every account):
+    ECR image layers, which live in AWS's bucket prod-<region>-starport-layer-bucket (ECR user
+    guide, "Minimum Amazon S3 bucket permissions for Amazon ECR"), and this environment's own
+    buckets (`<prefix>-*` of this account). Only principals of this account either way."""
+    this_account = {"StringEquals": {"aws:PrincipalAccount": props.account_id}}
+    return policies.document(
+        policies.statement(["s3:GetObject"], f"arn:{props.partition}:s3:::prod-{props.region}-starport-layer-bucket/*",
+                           sid="EcrImageLayers", principal={"AWS": "*"}, condition=this_account),
+        policies.statement(["s3:*"], [f"arn:{props.partition}:s3:::{props.name_prefix}-*",
+                                      f"arn:{props.partition}:s3:::{props.name_prefix}-*/*"],
+                           sid="ThisEnvironmentsBuckets", principal={"AWS": "*"},
+                           condition={"StringEquals": {"aws:PrincipalAccount": props.account_id,
+                                                       "aws:ResourceAccount": props.account_id}}))
+
+
 class Network(Construct):
     """Exposes `vpc_id`, `vpc_cidr`, `public_subnet_ids`, `private_subnet_ids` and
     `s3_prefix_list_id` (the S3 gateway endpoint's prefix list, for egress rules)."""
@@ -74,19 +90,20 @@ class Network(Construct):
         for i, subnet in enumerate(public):
             RouteTableAssociation(self, f"public-{i}-routes", subnet_id=subnet.id, route_table_id=public_routes.id)
 
-        nat_count = len(public) if s.nat_gateways == "per_az" else 1
+        nat_count = {"per_az": len(public), "single": 1, "none": 0}[s.nat_gateways]
         nats = [self._nat_gateway(i, public[i].id, gateway) for i in range(nat_count)]
         private_tables = []
         for i, subnet in enumerate(private):
             table = RouteTable(self, f"private-{i}-routes", vpc_id=vpc.id, tags=self._name(f"private-{i}"))
-            Route(self, f"private-{i}-default-route", route_table_id=table.id,
-                  destination_cidr_block="0.0.0.0/0", nat_gateway_id=nats[min(i, nat_count - 1)].id)
+            if nats:  # "none": no route out at all; AWS APIs through the interface endpoints only
+                Route(self, f"private-{i}-default-route", route_table_id=table.id,
+                      destination_cidr_block="0.0.0.0/0", nat_gateway_id=nats[min(i, nat_count - 1)].id)
             RouteTableAssociation(self, f"private-{i}-association", subnet_id=subnet.id, route_table_id=table.id)
             private_tables.append(table)
         # Gateway endpoints cost nothing and take S3 traffic (ECR layers) off the NAT ($0.045/GB).
         s3 = VpcEndpoint(self, "s3-endpoint", vpc_id=vpc.id, service_name=f"com.amazonaws.{props.region}.s3",
                          vpc_endpoint_type="Gateway", route_table_ids=[t.id for t in private_tables],
-                         tags=self._name("s3"))
+                         policy=s3_endpoint_policy(props), tags=self._name("s3"))
         self.s3_prefix_list_id = s3.prefix_list_id
 
         self._flow_logs(vpc.id, props)
@@ -115,9 +132,12 @@ class Network(Construct):
         role = IamRole(self, "flow-logs-role", name=props.flow_logs_role_name,
                        assume_role_policy=policies.service_trust("vpc-flow-logs.amazonaws.com", props.account_id))
         IamRolePolicy(self, "flow-logs-policy", role=role.id, name="write-flow-logs",
-                      policy=policies.document(policies.statement(
-                          ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                          [group.arn, f"{group.arn}:*"])))
+                      policy=policies.document(
+                          policies.statement(["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                                             [group.arn, f"{group.arn}:*"]),
+                          # AWS lists it as required for the flow-log role (VPC user guide, "IAM role for
+                          # publishing flow logs to CloudWatch Logs"); it takes no resource narrower than *.
+                          policies.statement(["logs:DescribeLogGroups"], "*")))
         FlowLog(self, "flow-log", vpc_id=vpc_id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
                 log_destination=group.arn, iam_role_arn=role.arn, max_aggregation_interval=60)
 

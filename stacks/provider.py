@@ -6,11 +6,14 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from constructs import Construct
 
 
-def aws_provider(scope: Construct, region: str, environment: str, project: str) -> AwsProvider:
+def aws_provider(scope: Construct, region: str, environment: str, project: str,
+                 alias: str | None = None) -> AwsProvider:
+    """The stack's provider; with `alias`, one more for another region."""
     return AwsProvider(
         scope,
-        "aws",
+        f"aws-{alias}" if alias else "aws",
         region=region,
+        alias=alias,
         default_tags=[AwsProviderDefaultTags(tags={
             "Project": project,
             "Environment": environment,

@@ -115,8 +115,14 @@ class Service(Construct):
             VpcSecurityGroupEgressRule(self, "https-egress", security_group_id=group.id, ip_protocol="tcp",
                                        from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0",
                                        description="AWS APIs over HTTPS (ECR, SSM, CloudWatch Logs, STS)")
+        # Container Insights writes to this group; made first (encrypted, with retention), else
+        # ECS creates it unencrypted and kept forever (ECS developer guide, Container Insights).
+        insights = [CloudwatchLogGroup(self, "insights-logs", name=f"/aws/ecs/containerinsights/{names.ecs_cluster}/performance",
+                                       retention_in_days=props.settings.log_retention_days,
+                                       kms_key_id=props.kms_key_arn)] if props.settings.container_insights else []
         cluster = EcsCluster(self, "cluster", name=names.ecs_cluster, setting=[EcsClusterSetting(
-            name="containerInsights", value="enabled" if props.settings.container_insights else "disabled")])
+            name="containerInsights", value="enabled" if props.settings.container_insights else "disabled")],
+            depends_on=insights)
         providers = EcsClusterCapacityProviders(
             self, "capacity-providers", cluster_name=cluster.name, capacity_providers=["FARGATE", "FARGATE_SPOT"],
             default_capacity_provider_strategy=[
@@ -142,6 +148,8 @@ class Service(Construct):
             deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
             health_check_grace_period_seconds=props.settings.health_check_grace_period_seconds,
             propagate_tags="SERVICE", enable_ecs_managed_tags=True, enable_execute_command=False,
+            # Tasks move back to a lost AZ once it returns (provider 5.100 has the argument).
+            availability_zone_rebalancing="ENABLED",
             wait_for_steady_state=False,
             # Provider 5.x replaces the service on a capacity provider strategy change unless
             # this is set; with it, a strategy change is an in-place update (a rolling deployment).

@@ -14,7 +14,7 @@ from typing import Optional
 from cdktf import DataResource, Fn, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.memorydb_acl import MemorydbAcl
 from cdktf_cdktf_provider_aws.memorydb_cluster import MemorydbCluster
-from cdktf_cdktf_provider_aws.memorydb_parameter_group import MemorydbParameterGroup
+from cdktf_cdktf_provider_aws.memorydb_parameter_group import MemorydbParameterGroup, MemorydbParameterGroupParameter
 from cdktf_cdktf_provider_aws.memorydb_subnet_group import MemorydbSubnetGroup
 from cdktf_cdktf_provider_aws.memorydb_user import MemorydbUser, MemorydbUserAuthenticationMode
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
@@ -25,6 +25,13 @@ from stacks.names import ResourceNames
 from stacks.security_groups import security_group
 from stacks.settings import SessionStoreSettings
 
+
+# Explicit, though it is MemoryDB's default: a full store refuses writes (OOM errors, counted by
+# the store-errors and store-memory alarms) instead of evicting. Eviction would silently sign
+# users out, and could evict a user's slot key (usess:*) apart from that user's sessions
+# (sess:*), so revoking every session of a user would miss some. volatile-lru is no better:
+# every key has a TTL. (MemoryDB guide, "Engine parameters": maxmemory-policy, default noeviction.)
+ENGINE_PARAMETERS = {"maxmemory-policy": "noeviction"}
 
 # MemoryDB node types with SSD data tiering (CreateCluster: DataTiering must be true for them only).
 DATA_TIERING_NODE_PREFIX = "db.r6gd."
@@ -66,6 +73,7 @@ class SessionStore(Construct):
         parameters = MemorydbParameterGroup(
             self, "parameter-group", name=names.store_parameter_group(family), family=family,
             description="Session store engine parameters (engine defaults unless tuned here)",
+            parameter=[MemorydbParameterGroupParameter(name=k, value=v) for k, v in ENGINE_PARAMETERS.items()],
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
         user = self._user(names, s)
         acl = MemorydbAcl(self, "acl", name=names.store_acl, user_names=[user.user_name])

@@ -15,7 +15,7 @@ from memorydb_sessions.tokens import acl_key_patterns
 from stacks.contract import SERVICE_HEALTH_CHECK
 from stacks.names import ResourceNames
 
-NatGatewayMode = Literal["single", "per_az"]
+NatGatewayMode = Literal["single", "per_az", "none"]
 CpuArchitecture = Literal["ARM64", "X86_64"]
 StoreEngine = Literal["valkey", "redis"]
 StoreAuthMode = Literal["iam", "password"]
@@ -40,12 +40,13 @@ class NetworkSettings:
     availability_zones: tuple[str, ...] = ("us-east-1a", "us-east-1b")
     public_subnet_cidrs: tuple[str, ...] = ("10.0.1.0/24", "10.0.2.0/24")
     private_subnet_cidrs: tuple[str, ...] = ("10.0.3.0/24", "10.0.4.0/24")
-    # One NAT gateway is cheap; one per AZ survives the loss of an AZ.
+    # One NAT gateway is cheap; one per AZ survives the loss of an AZ; "none" (only with
+    # interface_endpoints): the private subnets have no route out, the tasks need none.
     nat_gateways: NatGatewayMode = "single"
     flow_log_retention_days: int = 14
     # "s3": flow logs as vended logs to an encrypted bucket (cheaper per GB than CloudWatch Logs).
     flow_logs_destination: FlowLogsDestination = "cloud-watch-logs"
-    # Interface endpoints (ECR api/dkr, CloudWatch Logs, SSM, STS) in the private subnets; when on,
+    # Interface endpoints (ECR api/dkr, CloudWatch Logs, SSM; STS when the service calls it) in the private subnets; when on,
     # the tasks' HTTPS egress is limited to them and the S3 gateway endpoint (no 0.0.0.0/0).
     interface_endpoints: bool = False
 
@@ -131,6 +132,8 @@ class ServiceSettings:
     # from these security groups, never to the load balancer; callers' IAM roles must be listed.
     app_plane_port: int = 0
     app_plane_source_security_groups: tuple[str, ...] = ()
+    # Non-empty also gives the VPC an STS interface endpoint (the service verifies callers
+    # through sts:GetCallerIdentity).
     trusted_caller_arns: tuple[str, ...] = ()
 
 
@@ -165,7 +168,7 @@ class WafSettings:
     # "count": every rule only counts (tuning a new rule set); "block": rules act.
     mode: WafMode = "block"
     # Requests per client IP per 5 minutes before the rate rule blocks (docs/configuration.md).
-    rate_limit_per_5_minutes: int = 2000
+    rate_limit_per_5_minutes: int = 10000
     # AWSManagedRulesAnonymousIpList (Tor, VPNs, hosting providers) only counts unless true.
     block_anonymous_ips: bool = False
     # Only requests a rule acted on are logged, so a year costs little (and checkov wants it).
@@ -244,6 +247,11 @@ class EnvironmentSettings:
         """The load balancer serves HTTPS: an existing certificate, or one the stack creates."""
         lb = self.load_balancer
         return lb.certificate_arn is not None or lb.domain_name is not None
+
+    @property
+    def calls_sts(self) -> bool:
+        """The service forwards callers' signed sts:GetCallerIdentity only with trusted callers."""
+        return bool(self.service.trusted_caller_arns)
 
     @property
     def waf_enabled(self) -> bool:

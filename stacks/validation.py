@@ -13,10 +13,12 @@ from typing import Any, Callable, Iterable
 
 from stacks.contract import SERVICE_HEALTH_CHECK, SERVICE_KEEP_ALIVE_SECONDS, SERVICE_RANGES
 from stacks.limits import (
+    AWS_REGION_ZONE_LETTERS,
     CLOUDWATCH_LOG_RETENTION_DAYS,
     FARGATE_MEMORY_BY_CPU,
     MEMORYDB_ENGINE_VERSIONS,
     MEMORYDB_NODE_TYPES,
+    SECURITY_GROUP_INGRESS_RULES,
 )
 
 
@@ -67,6 +69,17 @@ ENVIRONMENT_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 # (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, ECS_CONTAINER_METADATA_URI_V4): never the user's.
 RESERVED_ENVIRONMENT_PREFIXES = ("SESSION_", "AWS_", "ECS_")
 CONTAINER_USER = re.compile(r"^(\d+)(?::(\d+))?$")
+# S3 bucket names AWS refuses beyond the character rules (S3 user guide, "General purpose bucket
+# naming rules"): IP-address shaped names and reserved prefixes and suffixes.
+BUCKET_IP_SHAPED = re.compile(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
+BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+# One MemoryDB (Redis ACL) access-string rule: on/off, key and channel patterns, command and
+# category grants (MemoryDB guide, "Authenticating users with Access Control Lists").
+# Password rules (nopass, >pw, #hash, ...) parse too: the safety rule below refuses them by name.
+ACCESS_RULE = re.compile(r"^(on|off|allkeys|allchannels|allcommands|nocommands|resetkeys|resetchannels|nopass|resetpass"
+                         r"|[<>#!]\S+"
+                         r"|%R?W?~\S+|~\S+|&\S+|[+-]@[a-z]+|[+-][a-z][a-z|-]*)$")
 ECR_NAME = re.compile(r"^(?=.{2,256}$)[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 
 
@@ -93,11 +106,14 @@ def _identity_rules(s, check: Check) -> None:
           "must be 2-12 lowercase letters or digits, starting with a letter")
     check("project", s.project, bool(PROJECT_NAME.match(s.project)),
           "must be 2-20 lowercase letters, digits or single hyphens, starting with a letter")
-    check("region", s.region, bool(REGION.match(s.region)), "must be an AWS region such as us-east-1")
-    check("backend.state_region", s.backend.state_region, bool(REGION.match(s.backend.state_region)),
-          "must be an AWS region such as us-east-1")
+    for field, region in (("region", s.region), ("backend.state_region", s.backend.state_region)):
+        check(field, region, bool(REGION.match(region)), "must be an AWS region such as us-east-1")
+        check(field, region, not REGION.match(region) or region in AWS_REGION_ZONE_LETTERS,
+              "is not an AWS region (known: " + ", ".join(sorted(AWS_REGION_ZONE_LETTERS)) + ")")
     check("backend.state_bucket", s.backend.state_bucket, bool(BUCKET_NAME.match(s.backend.state_bucket)),
           "must be an S3 bucket name: 3-63 lowercase letters, digits, dots or hyphens")
+    check("backend.state_bucket", s.backend.state_bucket, bucket_name_allowed(s.backend.state_bucket),
+          _BUCKET_RESERVED_RULE)
     check("backend.key_prefix", s.backend.key_prefix, bool(re.match(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", s.backend.key_prefix)),
           "must be a relative S3 key path without leading or trailing slash")
 
@@ -110,9 +126,12 @@ def _network_rules(s, check: Check) -> None:
     azs = n.availability_zones
     check("network.availability_zones", list(azs), len(azs) >= 2 and len(set(azs)) == len(azs),
           "must list at least two different Availability Zones")
+    last = AWS_REGION_ZONE_LETTERS.get(s.region, "z")
     for az in azs:
         check("network.availability_zones", az, az.startswith(s.region) and len(az) == len(s.region) + 1,
               f"each zone must be in region {s.region} (for example {s.region}a)")
+        check("network.availability_zones", az, not az.startswith(s.region) or az[len(s.region):] <= last,
+              f"is not an Availability Zone of {s.region} (zones {s.region}a to {s.region}{last})")
     subnets: list[tuple[str, ipaddress.IPv4Network]] = []
     for kind in ("public_subnet_cidrs", "private_subnet_cidrs"):
         cidrs = getattr(n, kind)
@@ -130,6 +149,9 @@ def _network_rules(s, check: Check) -> None:
                 check(f"network.{kind}", cidr, not net.overlaps(other),
                       f"must not overlap {other} ({other_kind})")
             subnets.append((kind, net))
+    check("network.nat_gateways", n.nat_gateways, n.nat_gateways != "none" or n.interface_endpoints,
+          "may be 'none' only with network.interface_endpoints = true: without them the tasks reach "
+          "ECR, SSM and CloudWatch Logs only through a NAT gateway")
     check("network.flow_log_retention_days", n.flow_log_retention_days,
           n.flow_log_retention_days in CLOUDWATCH_LOG_RETENTION_DAYS, _retention_rule())
 
@@ -167,6 +189,10 @@ def _store_rules(s, check: Check) -> None:
     check("session_store.auth_mode", m.auth_mode, m.auth_mode == "iam",
           "must be 'iam': hashicorp/aws 5.100 has no write-only password on aws_memorydb_user, so a "
           "password mode would put the password in Terraform state (docs/architecture.md)")
+    bad_rules = [w for w in m.access_string.split() if not ACCESS_RULE.match(w)]
+    check("session_store.access_string", m.access_string, not bad_rules,
+          f"has rules MemoryDB does not parse: {' '.join(bad_rules)} (rules are on/off, ~keypattern, "
+          "&channelpattern, +@category, -@category, +command, -command)")
     check("session_store.access_string", m.access_string, _safe_access_string(m.access_string),
           "must be a MemoryDB access string starting with 'on ' that holds no password ('>', '#', nopass) "
           "and does not grant +@dangerous")
@@ -287,7 +313,12 @@ def _load_balancer_rules(s, check: Check) -> None:
     check("load_balancer.ingress_cidrs", list(lb.ingress_cidrs), len(lb.ingress_cidrs) >= 1,
           "must list at least one CIDR block")
     for cidr in lb.ingress_cidrs:
-        check("load_balancer.ingress_cidrs", cidr, _network(cidr) is not None, "must be an IPv4 CIDR block")
+        check("load_balancer.ingress_cidrs", cidr, _network(cidr) is not None,
+              "must be an IPv4 CIDR block with its prefix length, such as 203.0.113.0/24")
+    ports = 2 if s.https else 1  # one rule per CIDR per listener port (80, and 443 with HTTPS)
+    check("load_balancer.ingress_cidrs", len(lb.ingress_cidrs), len(lb.ingress_cidrs) * ports <= SECURITY_GROUP_INGRESS_RULES,
+          f"too many CIDR blocks: {len(lb.ingress_cidrs)} x {ports} listener port(s) exceeds the "
+          f"{SECURITY_GROUP_INGRESS_RULES} inbound rules a security group holds (default VPC quota)")
     check("load_balancer.health_check_interval_seconds", lb.health_check_interval_seconds,
           5 <= lb.health_check_interval_seconds <= 300, "must be 5-300 seconds")
     check("load_balancer.health_check_timeout_seconds", lb.health_check_timeout_seconds,
@@ -390,18 +421,27 @@ def _name_rules(s, check: Check) -> None:
     for label, value in resource_names.iam_role_names().items():
         check(f"project/name -> {label}", value, bool(IAM_ROLE_NAME.match(value)),
               "IAM role names must be 1-64 characters")
-    bucket = resource_names.access_logs_bucket("123456789012")
-    check("project/name -> access log bucket name", bucket, bool(BUCKET_NAME.match(bucket)),
-          "S3 bucket names must be 3-63 lowercase letters, digits or hyphens (with the 12-digit account ID)")
-    flow_bucket = resource_names.flow_logs_bucket("123456789012")
-    check("project/name -> flow log bucket name", flow_bucket, bool(BUCKET_NAME.match(flow_bucket)),
-          "S3 bucket names must be 3-63 lowercase letters, digits or hyphens (with the 12-digit account ID)")
+    for label, bucket in (("access log bucket name", resource_names.access_logs_bucket("123456789012")),
+                          ("flow log bucket name", resource_names.flow_logs_bucket("123456789012"))):
+        check(f"project/name -> {label}", bucket, bool(BUCKET_NAME.match(bucket)),
+              "S3 bucket names must be 3-63 lowercase letters, digits or hyphens (with the 12-digit account ID)")
+        check(f"project/name -> {label}", bucket, bucket_name_allowed(bucket), _BUCKET_RESERVED_RULE)
     repository = resource_names.image_repository
     check("project/name -> ECR repository name", repository, bool(ECR_NAME.match(repository)),
           "ECR repository names must be 2-256 lowercase letters, digits, hyphens, dots or slashes")
     for label, value in resource_names.security_group_names().items():
         check(f"project/name -> {label}", value, not value.startswith("sg-") and len(value) <= 255,
               "security group names may not begin with 'sg-' and have at most 255 characters")
+
+
+_BUCKET_RESERVED_RULE = ("S3 refuses bucket names shaped like an IP address, starting with "
+                         + ", ".join(BUCKET_RESERVED_PREFIXES) + " or ending with " + ", ".join(BUCKET_RESERVED_SUFFIXES))
+
+
+def bucket_name_allowed(name: str) -> bool:
+    """S3's reserved name shapes (the character rules are BUCKET_NAME)."""
+    return (not BUCKET_IP_SHAPED.match(name) and not name.startswith(BUCKET_RESERVED_PREFIXES)
+            and not name.endswith(BUCKET_RESERVED_SUFFIXES))
 
 
 def _safe_access_string(access: str) -> bool:
@@ -453,6 +493,9 @@ def _overlaps_weekly(daily: tuple[int, int], weekly: tuple[int, int]) -> bool:
 
 
 def _network(cidr: str) -> ipaddress.IPv4Network | None:
+    """A CIDR block written with its prefix length (Python reads a bare address as /32)."""
+    if not isinstance(cidr, str) or "/" not in cidr:
+        return None
     try:
         return ipaddress.IPv4Network(cidr, strict=True)
     except (ValueError, TypeError):

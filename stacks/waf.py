@@ -9,11 +9,11 @@ Rules, cheapest first (WCU: 25 + 50 + 2 + 200 + 700 = 977 of the 1,500 a web ACL
 3. A rate-based rule per client IP (the ALB passes WAF the client address itself):
    `waf.rate_limit_per_5_minutes`, answered with 429. Sizing in docs/configuration.md.
 4. `AWSManagedRulesKnownBadInputsRuleSet`: Log4Shell, Spring4Shell and similar payloads.
-5. `AWSManagedRulesCommonRuleSet` (OWASP-style). Its `SizeRestrictions_BODY` blocks bodies
-   over 8 KB, and an ALB hands WAF only the first 8 KB of a body: while
-   `sessions.max_payload_bytes` fits in 8 KB the rule stays on (a larger body is an attack,
-   the service would answer 413 anyway); above that the stack sets the rule to count, since
-   legitimate session bodies would be blocked.
+5. `AWSManagedRulesCommonRuleSet` (OWASP-style). Its body rules only count: the session API's
+   bodies are arbitrary client JSON (a cart may hold an HTML fragment or a path), so
+   `CrossSiteScripting_BODY`, `GenericLFI_BODY`, `GenericRFI_BODY`, `EC2MetaDataSSRF_BODY` and
+   `SizeRestrictions_BODY` would answer 403 to legitimate sessions. The service itself parses
+   the JSON, caps it (`sessions.max_payload_bytes`, 413) and never renders or opens it.
 
 `waf.mode = "count"` turns every rule into count only (managed groups with
 `override_action { count {} }`, the rate rule with `action { count {} }`) to tune a new
@@ -53,8 +53,9 @@ from stacks.names import ResourceNames
 from stacks.settings import WafSettings
 
 ANONYMOUS_IP_RULES = ("AnonymousIPList", "HostingProviderIPList")
-# What an ALB forwards to WAF for inspection: the first 8 KB of the body (fixed for ALBs).
-ALB_BODY_INSPECTION_BYTES = 8192
+# Common rule set rules that inspect the request body: counted, never blocking (docstring).
+COMMON_BODY_RULES = ("CrossSiteScripting_BODY", "EC2MetaDataSSRF_BODY", "GenericLFI_BODY", "GenericRFI_BODY",
+                     "SizeRestrictions_BODY")
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
     "AWSManagedRulesAnonymousIpList",
@@ -74,7 +75,6 @@ class WafProps:
     names: ResourceNames
     settings: WafSettings
     load_balancer_arn: str
-    max_payload_bytes: int
     kms_key_arn: str
     region: str
     account_id: str
@@ -93,7 +93,7 @@ class Waf(Construct):
             default_action=Wafv2WebAclDefaultAction(allow=Wafv2WebAclDefaultActionAllow()),
             visibility_config=_visibility(names.web_acl))
         # Rules as plain data (the typed classes nest eight levels deep); same JSON either way.
-        acl.add_override("rule", rules(names, s, props.max_payload_bytes))
+        acl.add_override("rule", rules(names, s))
         Wafv2WebAclAssociation(self, "association", resource_arn=props.load_balancer_arn, web_acl_arn=acl.arn)
         log_group = CloudwatchLogGroup(self, "logs", name=names.waf_log_group, kms_key_id=props.kms_key_arn,
                                        retention_in_days=s.log_retention_days)
@@ -129,7 +129,7 @@ class Waf(Construct):
                                                           "ArnLike": {"aws:SourceArn": source}})))
 
 
-def rules(names: ResourceNames, s: WafSettings, max_payload_bytes: int) -> list[dict[str, Any]]:
+def rules(names: ResourceNames, s: WafSettings) -> list[dict[str, Any]]:
     """The web ACL's rules as Terraform JSON blocks, in priority order."""
     count_only = s.mode == "count"
     group_override = {"count": {}} if count_only else {"none": {}}
@@ -143,7 +143,6 @@ def rules(names: ResourceNames, s: WafSettings, max_payload_bytes: int) -> list[
                 "statement": {"managed_rule_group_statement": statement},
                 "visibility_config": _visibility_block(f"{names.web_acl}-{group}")}
 
-    body_overrides = ("SizeRestrictions_BODY",) if max_payload_bytes > ALB_BODY_INSPECTION_BYTES else ()
     anonymous_overrides = () if s.block_anonymous_ips else ANONYMOUS_IP_RULES
     return [
         managed(0, "AWSManagedRulesAmazonIpReputationList"),
@@ -153,7 +152,7 @@ def rules(names: ResourceNames, s: WafSettings, max_payload_bytes: int) -> list[
                                                 "evaluation_window_sec": RATE_LIMIT_WINDOW_SECONDS}},
          "visibility_config": _visibility_block(f"{names.web_acl}-rate-limit-per-ip")},
         managed(3, "AWSManagedRulesKnownBadInputsRuleSet"),
-        managed(4, "AWSManagedRulesCommonRuleSet", body_overrides),
+        managed(4, "AWSManagedRulesCommonRuleSet", COMMON_BODY_RULES),
     ]
 
 

@@ -68,7 +68,7 @@ def test_state_bucket_is_private_versioned_encrypted_and_tls_only(synthesized):
     assert bucket["bucket"] == "session-app-terraform-state" and bucket["force_destroy"] is False
 
 
-@pytest.mark.parametrize(("env", "azs", "nat_gateways"), [("dev", 2, 1), ("staging", 2, 1), ("prod", 3, 3)])
+@pytest.mark.parametrize(("env", "azs", "nat_gateways"), [("dev", 2, 1), ("staging", 2, 1), ("prod", 3, 0)])
 def test_network_shape(synthesized, env, azs, nat_gateways):
     stack = synthesized[f"session-{env}"]
     text = as_text(stack)
@@ -82,7 +82,8 @@ def test_network_shape(synthesized, env, azs, nat_gateways):
     assert len(resources(stack, NatGateway.TF_RESOURCE_TYPE)) == nat_gateways
     assert len(resources(stack, "aws_eip")) == nat_gateways
     routes = resources(stack, "aws_route").values()
-    assert sum("nat_gateway_id" in r for r in routes) == azs  # every private subnet reaches out through a NAT
+    # Every private subnet reaches out through a NAT, except with none (prod: VPC endpoints only).
+    assert sum("nat_gateway_id" in r for r in routes) == (azs if nat_gateways else 0)
     assert sum("gateway_id" in r for r in routes) == 1
 
 
@@ -90,6 +91,16 @@ def test_network_shape(synthesized, env, azs, nat_gateways):
 def test_default_security_group_has_no_rules(synthesized, env):
     assert Testing.to_have_resource_with_properties(as_text(synthesized[f"session-{env}"]),
                                                     DefaultSecurityGroup.TF_RESOURCE_TYPE, {"ingress": [], "egress": []})
+
+
+@pytest.mark.parametrize("env", ("dev", "staging"))
+def test_flow_log_role_has_every_permission_aws_lists(synthesized, env):
+    """VPC user guide, IAM role for flow logs: CreateLogGroup is not needed (the group exists),
+    CreateLogStream, PutLogEvents, DescribeLogGroups and DescribeLogStreams are."""
+    (policy,) = [p for p in resources(synthesized[f"session-{env}"], "aws_iam_role_policy").values()
+                 if p["name"] == "write-flow-logs"]
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"):
+        assert f'"{action}"' in policy["policy"], action
 
 
 @pytest.mark.parametrize("env", ("dev", "staging"))

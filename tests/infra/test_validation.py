@@ -108,6 +108,27 @@ RULES = [
     ("service.request_log_sample_rate", 0.0, 1.5, "0.0-1.0"),
     ("service.request_log_sample_rate", 1.0, -0.1, "5xx and slow requests are always logged"),
     ("service.slow_request_ms", 250, 0, "1-60000"),
+    # AWS's own rules (issue 14): names that exist, bucket names S3 refuses, quotas.
+    ("region", "us-east-1", "us-east-9", "is not an AWS region"),
+    ("backend.state_region", "eu-central-1", "eu-centrall-1", "is not an AWS region"),
+    ("network.availability_zones", ("us-east-1a", "us-east-1f"), ("us-east-1a", "us-east-1g"),
+     "is not an Availability Zone of us-east-1"),
+    ("backend.state_bucket", "state.bucket-1", "192.168.5.4", "shaped like an IP address"),
+    ("backend.state_bucket", "my-xn--state", "xn--state", "starting with xn--"),
+    ("backend.state_bucket", "sthree", "sthree-state", "sthree-"),
+    ("backend.state_bucket", "state-s3", "state-s3alias", "ending with"),
+    ("backend.state_bucket", "state-ol-s3", "state--ol-s3", "--ol-s3"),
+    ("network.vpc_cidr", "10.0.0.0/16", "10.0.0.0", "IPv4 CIDR block"),
+    ("load_balancer.ingress_cidrs", ("203.0.113.0/24",), ("203.0.113.7",), "with its prefix length"),
+    ("load_balancer.ingress_cidrs", tuple(f"198.51.{i}.0/24" for i in range(60)),
+     tuple(f"198.51.{i}.0/24" for i in range(61)), "inbound rules a security group holds"),
+    ("session_store.access_string", "on ~sess:* %R~cache:* &* +@all -@dangerous -flushall",
+     "on ~sess:* &* +@all -@dangerous @read", "does not parse: @read"),
+    ("session_store.access_string", "on ~sess:* +@all -@dangerous", "on ~sess:* +@all, -@dangerous",
+     "does not parse: +@all,"),
+    ("network.nat_gateways", "per_az", "none", "only with network.interface_endpoints = true"),
+    ("service.trusted_caller_arns", ("arn:aws:iam::123456789012:role/checkout", "arn:aws:iam::123456789012:role/a/b"),
+     ("arn:aws:iam::123456789012:user/bob",), "IAM role ARN"),
 ]
 
 # A production environment with HTTPS (required too, see below): only the alarm destination varies.
@@ -296,7 +317,8 @@ def test_every_configured_environment_is_valid():
 
 def test_environments_differ_where_they_should():
     dev, prod = load_environment("dev"), load_environment("prod")
-    assert (dev.network.nat_gateways, prod.network.nat_gateways) == ("single", "per_az")
+    assert (dev.network.nat_gateways, prod.network.nat_gateways) == ("single", "none")
+    assert prod.network.interface_endpoints and not dev.network.interface_endpoints
     assert not dev.load_balancer.deletion_protection and prod.load_balancer.deletion_protection
     assert prod.service.log_retention_days > dev.service.log_retention_days
     assert prod.session_store.final_snapshot and not dev.session_store.final_snapshot
@@ -368,3 +390,64 @@ def test_every_setting_is_documented():
         assert body, f"docs/configuration.md has no section [{section}]"
         for item in dataclasses.fields(cls):
             assert f"| `{item.name}` |" in body, f"[{section}] {item.name} is not documented"
+
+
+def test_nat_none_with_interface_endpoints_passes():
+    endpoints_on = with_setting(BASE, "network.interface_endpoints", True)
+    assert problems_of(with_setting(endpoints_on, "network.nat_gateways", "none")) == []
+
+
+def test_ingress_rule_quota_counts_both_listener_ports_with_https():
+    thirty = tuple(f"198.51.{i}.0/24" for i in range(30))
+    https = with_setting(BASE, "load_balancer.certificate_arn", CERTIFICATE)
+    assert problems_of(with_setting(https, "load_balancer.ingress_cidrs", thirty)) == []
+    (problem,) = problems_of(with_setting(https, "load_balancer.ingress_cidrs", thirty + ("192.0.2.0/24",)))
+    assert problem.field == "load_balancer.ingress_cidrs" and "31 x 2 listener port(s)" in problem.rule
+
+
+def test_listed_environment_without_its_file_is_an_error(tmp_path):
+    write_config(tmp_path, 'environments = ["dev", "stagng"]\n', dev="", staging="")
+    with pytest.raises(InvalidSettings) as raised:
+        load_all(tmp_path)
+    messages = [str(p) for p in raised.value.problems]
+    assert any("environments = 'stagng': has no file" in m for m in messages), messages
+    assert any("does not list staging although staging.toml exists" in m for m in messages), messages
+
+
+def test_environment_file_that_is_not_listed_is_an_error(tmp_path):
+    write_config(tmp_path, 'environments = ["dev"]\n', dev="", prod="")
+    with pytest.raises(InvalidSettings, match="does not list prod although prod.toml exists"):
+        load_all(tmp_path)
+    write_config(tmp_path, 'environments = ["dev", "prod"]\n', dev="", prod="")  # listed: fine
+    assert [s.name for s in load_all(tmp_path)] == ["dev", "prod"]
+
+
+def test_duplicate_environment_is_an_error_not_a_traceback(tmp_path):
+    write_config(tmp_path, 'environments = ["dev", "dev"]\n', dev="")
+    with pytest.raises(InvalidSettings, match="environments = 'dev': is listed more than once"):
+        load_all(tmp_path)
+    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env={**__import__("os").environ, "SESSION_CONFIG_DIR": str(tmp_path)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "is listed more than once" in result.stderr
+
+
+def test_per_environment_state_bucket_that_bootstrap_never_creates_is_an_error(tmp_path):
+    write_config(tmp_path, 'environments = ["dev", "prod"]\n[backend]\nstate_bucket = "shared-state"\n',
+                 dev="", prod='[backend]\nstate_bucket = "prod-state"\n')
+    with pytest.raises(InvalidSettings) as raised:
+        load_all(tmp_path)
+    (problem,) = raised.value.problems
+    assert (problem.environment, problem.field, problem.value) == ("prod", "backend.state_bucket", "prod-state")
+    assert "session-bootstrap creates only that state bucket" in problem.rule and "'shared-state'" in problem.rule
+    write_config(tmp_path, 'environments = ["dev", "prod"]\n[backend]\nstate_bucket = "shared-state"\n',
+                 dev="", prod="")
+    assert len(load_all(tmp_path)) == 2
+
+
+def test_region_typo_reaches_neither_the_stack_nor_the_service(tmp_path):
+    """AWS_REGION of the task is the validated `region`: a typo stops synthesis, naming the field."""
+    write_config(tmp_path, 'environments = ["qa"]\nregion = "us-esat-1"\n', qa="")
+    with pytest.raises(InvalidSettings) as raised:
+        load_all(tmp_path)
+    assert any(p.field == "region" and "is not an AWS region" in p.rule for p in raised.value.problems)

@@ -49,6 +49,7 @@ def test_deletion_protection_and_access_logs_by_setting(env_stacks, env, protect
         assert encryption["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"] == "AES256"
         policy = balancer_only(stack, "aws_s3_bucket_policy")["policy"]
         assert "data.aws_elb_service_account" in policy and "aws:SecureTransport" in policy
+        assert '"Service" = "logdelivery.elasticloadbalancing.amazonaws.com"' in policy
         assert any(d.startswith("aws_s3_bucket_policy.") for d in balancer["depends_on"])
     else:
         assert not [k for k in resources(stack, "aws_s3_bucket") if k.startswith("load-balancer")]
@@ -154,3 +155,25 @@ def test_alb_sends_only_to_the_service_port(env_stacks, env):
               for r in resources(stack, "aws_vpc_security_group_egress_rule").values()
               if groups[r["security_group_id"]] == f"session-app-{env}-alb"]
     assert egress == [(8080, f"session-app-{env}-service")]
+
+
+def test_regions_without_an_elb_account_deliver_access_logs_as_the_service_principal():
+    """Regions opened from August 2022 have no ELB account (the data source would fail there):
+    only the logdelivery.elasticloadbalancing.amazonaws.com principal is admitted."""
+    import json
+    from dataclasses import replace
+
+    from cdktf import Testing
+
+    from stacks.config_loader import load_environment
+    from stacks.environment_stack import EnvironmentStack
+    from stacks.validation import validate
+
+    prod = load_environment("prod")
+    mexico = replace(prod, region="mx-central-1", network=replace(
+        prod.network, availability_zones=("mx-central-1a", "mx-central-1b", "mx-central-1c")))
+    validate(mexico)
+    stack = json.loads(Testing.synth(EnvironmentStack(Testing.app(), mexico)))
+    assert "aws_elb_service_account" not in stack.get("data", {})
+    policy = balancer_only(stack, "aws_s3_bucket_policy")["policy"]
+    assert '"Service" = "logdelivery.elasticloadbalancing.amazonaws.com"' in policy and "LoadBalancerLogDeliveryAccount" not in policy

@@ -9,7 +9,9 @@ from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 
 from stacks.endpoints import INTERFACE_SERVICES
 from tests.infra.conftest import ENVIRONMENTS
-from tests.infra.workload.conftest import as_text, resources
+from tests.infra.workload.conftest import as_text, container, resources, synth_with
+
+TRUSTED = ("arn:aws:iam::210987654321:role/checkout",)
 
 
 def endpoints(stack: dict) -> dict[str, dict]:
@@ -63,3 +65,54 @@ def test_without_interface_endpoints_tasks_reach_aws_through_nat(env_stacks, env
     stack = env_stacks[env]
     assert set(endpoints(stack)) == {"com.amazonaws.us-east-1.s3"}
     assert service_egress(stack, env) == [(443, "0.0.0.0/0"), (6379, f"session-app-{env}-store")]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_s3_gateway_endpoint_reaches_only_ecr_layers_and_this_environments_buckets(env_stacks, env):
+    """AWS's default endpoint policy allows every bucket of every account: a compromised task
+    could PutObject anywhere through the S3 prefix list. This policy is the allow list."""
+    policy = endpoints(env_stacks[env])["com.amazonaws.us-east-1.s3"]["policy"]
+    resources_named = sorted(set(__import__("re").findall(r'"(arn:\$\{[^"]*|arn:aws[^"]*)"', policy)))
+    assert resources_named == sorted([
+        "arn:${data.aws_partition.partition.partition}:s3:::prod-us-east-1-starport-layer-bucket/*",
+        f"arn:${{data.aws_partition.partition.partition}}:s3:::session-app-{env}-*",
+        f"arn:${{data.aws_partition.partition.partition}}:s3:::session-app-{env}-*/*"]), policy
+    assert '"Sid" = "EcrImageLayers"' in policy and '"Action" = ["s3:GetObject"]' in policy
+    # Only principals of this account, and the environment's buckets only in this account.
+    assert policy.count('"aws:PrincipalAccount" = data.aws_caller_identity.account.account_id') == 2
+    assert policy.count('"aws:ResourceAccount" = data.aws_caller_identity.account.account_id') == 1
+    assert '"Effect" = "Deny"' not in policy and policy.count('"Effect" = "Allow"') == 2
+
+
+def test_interface_endpoints_serve_only_this_account(env_stacks):
+    found = endpoints(env_stacks["prod"])
+    for suffix in INTERFACE_SERVICES.values():
+        policy = found[f"com.amazonaws.us-east-1.{suffix}"]["policy"]
+        assert '"aws:PrincipalAccount" = data.aws_caller_identity.account.account_id' in policy, suffix
+        assert '"StringEqualsIfExists"' in policy and '"aws:ResourceAccount"' in policy, suffix
+
+
+def test_prod_has_no_nat_and_no_route_out_of_the_private_subnets(env_stacks):
+    stack = env_stacks["prod"]
+    assert not resources(stack, "aws_nat_gateway") and not resources(stack, "aws_eip")
+    private_tables = {f"${{aws_route_table.{k}.id}}" for k, t in resources(stack, "aws_route_table").items()
+                      if "private" in t["tags"]["Name"]}
+    assert len(private_tables) == 3
+    assert not [r for r in resources(stack, "aws_route").values() if r["route_table_id"] in private_tables]
+
+
+def test_no_sts_endpoint_unless_the_service_calls_sts(env_stacks):
+    """MemoryDB IAM tokens are signed locally and task credentials come from the ECS agent:
+    without trusted callers nothing in the task calls STS, so no endpoint (about $22 a month)."""
+    assert "com.amazonaws.us-east-1.sts" not in endpoints(env_stacks["prod"])
+    assert "SESSION_TRUSTED_CALLER_ARNS" not in as_text(env_stacks["prod"])
+
+
+def test_trusted_callers_bring_the_sts_endpoint_limited_to_get_caller_identity():
+    stack = synth_with("prod", service={"trusted_caller_arns": TRUSTED})
+    sts = endpoints(stack)["com.amazonaws.us-east-1.sts"]
+    assert sts["vpc_endpoint_type"] == "Interface" and sts["private_dns_enabled"] is True
+    # A forwarded caller signs its own request and may be of another account: one action, any principal.
+    assert '"Action" = ["sts:GetCallerIdentity"]' in sts["policy"] and "PrincipalAccount" not in sts["policy"]
+    environment = {e["name"]: e["value"] for e in container(stack)["environment"]}
+    assert environment["SESSION_TRUSTED_CALLER_ARNS"] == TRUSTED[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Iterator
 
@@ -39,9 +40,30 @@ def test_egress_to_anywhere_only_https(env_stacks, env):
             assert (rule["from_port"], rule["to_port"], rule["ip_protocol"]) == (443, 443, "tcp")
 
 
+def _without_filters(stack: dict) -> dict:
+    """The stack without its VPC endpoint policies and key policies: an endpoint policy only
+    filters what IAM already granted (tested in test_private_egress.py), and the key policy's
+    kms:* to the account root only enables IAM policies (test_key_policy_delegates_to_the_account)."""
+    copy = json.loads(json.dumps(stack))
+    for kind, field in (("aws_vpc_endpoint", "policy"), ("aws_kms_key", "policy")):
+        for body in copy.get("resource", {}).get(kind, {}).values():
+            body.pop(field, None)
+    return copy
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_key_policy_delegates_to_the_account_so_iam_decides(env_stacks, env):
+    (key,) = resources(env_stacks[env], "aws_kms_key").values()
+    statement = key["policy"].split('"Sid" = "EnableIamPolicies"', 1)[1].split('"Sid" = ', 1)[0]
+    assert '"Action" = ["kms:*"]' in statement and ':root"' in statement and '"Resource" = "*"' in statement
+    assert statement.count('"AWS" = ') == 1  # the account itself, not a wildcard principal
+    # Every other statement names one AWS service principal with source conditions.
+    assert key["policy"].count('"AWS" = ') == 1
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_no_wildcard_iam_actions(env_stacks, env):
-    actions = iam_actions(env_stacks[env])
+    actions = iam_actions(_without_filters(env_stacks[env]))
     assert len(actions) > 10
     assert "*" not in actions
     assert not [a for a in actions if re.fullmatch(r"[a-z0-9-]+:\*", a)], "a whole service is granted"
@@ -54,7 +76,9 @@ def test_wildcard_resource_only_for_ecr_login_and_key_policy(env_stacks, env):
     for policy in resources(env_stacks[env], "aws_iam_role_policy").values():
         document = policy["policy"]
         for statement in re.findall(r"\{[^{}]*\"Resource\" = \"\*\"[^{}]*\}", document):
-            assert '"Action" = ["ecr:GetAuthorizationToken"]' in statement, statement
+            # Both take no narrower resource: ECR login, and the flow-log role's DescribeLogGroups (AWS lists it).
+            assert ('"Action" = ["ecr:GetAuthorizationToken"]' in statement
+                    or '"Action" = ["logs:DescribeLogGroups"]' in statement), statement
 
 
 SECRET_KEYS = re.compile(r"pass(word)?s?|secret|token|private_key|access_key", re.IGNORECASE)
@@ -110,6 +134,7 @@ def test_names_within_aws_limits(env_stacks, env):
             assert "${" not in name, f"{kind}.{attribute} is not a fixed name: {name}"
             assert len(name) <= limit, f"{kind} name {name!r} is longer than {limit}"
             assert name.startswith("session-app") or name.startswith(("/ecs/session-app", "/vpc/session-app",
+                                                                     "/aws/ecs/containerinsights/session-app-",
                                                                      "/session-app/",
                                                                      "aws-waf-logs-session-app")), name
     assert len(stack["variable"]["cluster_name"]["default"]) <= 40

@@ -171,3 +171,18 @@ def test_nothing_runs_before_an_image_is_released(env_stacks, env):
     assert only(stack, "aws_ecs_task_definition")["skip_destroy"] is True
     target = only(stack, "aws_appautoscaling_target")
     assert any(d.startswith("aws_ecs_service.") for d in target["depends_on"])
+
+
+@pytest.mark.parametrize(("env", "days"), [("dev", 7), ("staging", 30), ("prod", 365)])
+def test_container_insights_log_group_is_managed_encrypted_and_exists_before_the_cluster(env_stacks, env, days):
+    """Left to ECS, /aws/ecs/containerinsights/<cluster>/performance is unencrypted and kept forever."""
+    stack = env_stacks[env]
+    (key, group), = [(k, g) for k, g in resources(stack, CloudwatchLogGroup.TF_RESOURCE_TYPE).items()
+                     if g["name"] == f"/aws/ecs/containerinsights/session-app-{env}/performance"]
+    assert group["kms_key_id"].startswith("${aws_kms_key.") and group["retention_in_days"] == days
+    assert f"aws_cloudwatch_log_group.{key}" in only(stack, EcsCluster.TF_RESOURCE_TYPE)["depends_on"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_tasks_rebalance_across_availability_zones(env_stacks, env):
+    assert only(env_stacks[env], EcsService.TF_RESOURCE_TYPE)["availability_zone_rebalancing"] == "ENABLED"

@@ -26,7 +26,8 @@ def test_cluster_is_tls_kms_encrypted_valkey_behind_its_acl(env_stacks, env):
         "name": "${var.cluster_name}", "node_type": "${var.memorydb_node_type}",
         "num_shards": "${var.memorydb_num_shards}", "num_replicas_per_shard": "${var.memorydb_replicas_per_shard}"})
     cluster = only(stack, MemorydbCluster.TF_RESOURCE_TYPE)
-    assert cluster["kms_key_arn"].startswith("${aws_kms_key.")
+    # With final snapshots (prod) the store's key is session-bootstrap's retained key (below).
+    assert cluster["kms_key_arn"].startswith("${data.aws_kms_key." if env == "prod" else "${aws_kms_key.")
     assert cluster["acl_name"].startswith("${aws_memorydb_acl.")
     assert cluster["sns_topic_arn"].startswith("${aws_sns_topic.")
     assert cluster["snapshot_retention_limit"] >= 1
@@ -52,7 +53,7 @@ def _incarnation_config(stack: dict) -> dict:
     resources become variables."""
     data = resources(stack, "terraform_data")
     text = json.dumps(data)
-    for reference in sorted(set(re.findall(r"\$\{(aws_[a-z_]+\.[A-Za-z0-9_-]+\.[a-z_]+)\}", text))):
+    for reference in sorted(set(re.findall(r"\$\{((?:data\.)?aws_[a-z_]+\.[A-Za-z0-9_-]+\.[a-z_]+)\}", text))):
         text = text.replace("${" + reference + "}", "${var.kms_key_arn}")
     cluster = only(stack, MemorydbCluster.TF_RESOURCE_TYPE)
     return {"variable": {"cluster_name": {"default": "session-app-prod"}, "kms_key_arn": {"default": "arn:1"},
@@ -164,3 +165,29 @@ def test_subnet_group_spans_the_private_subnets(env_stacks):
     (group,) = resources(stack, "aws_memorydb_subnet_group").values()
     private = {f"${{aws_subnet.{k}.id}}" for k, s in resources(stack, "aws_subnet").items() if s["tags"]["Tier"] == "private"}
     assert set(group["subnet_ids"]) == private and len(private) == 3
+
+
+def test_final_snapshots_are_under_a_key_that_outlives_the_environment(synthesized):
+    """destroy schedules the environment key for deletion; a final snapshot under it would be
+    unrestorable within 30 days. prod's store uses the key session-bootstrap makes and keeps."""
+    prod, bootstrap = synthesized["session-prod"], synthesized["session-bootstrap"]
+    cluster = only(prod, MemorydbCluster.TF_RESOURCE_TYPE)
+    (key_ref, lookup), = resources({"resource": prod["data"]}, "aws_kms_key").items()
+    assert cluster["kms_key_arn"] == f"${{data.aws_kms_key.{key_ref}.arn}}"
+    assert lookup["key_id"] == "alias/session-app-prod-store-retained"
+    aliases = {a["name"]: a for a in resources(bootstrap, "aws_kms_alias").values()}
+    assert set(aliases) == {"alias/session-app-prod-store-retained"}  # only environments with final snapshots
+    (key_name, key), = resources(bootstrap, "aws_kms_key").items()
+    assert aliases["alias/session-app-prod-store-retained"]["target_key_id"] == f"${{aws_kms_key.{key_name}.key_id}}"
+    assert key["enable_key_rotation"] is True and '"kms:*"' in key["policy"] and ":root" in key["policy"]
+    # The environment's own key still encrypts everything else (it may go with the environment).
+    assert all(not p.get("kms_key_id", "${aws_kms_key.").startswith("${data.")
+               for p in resources(prod, "aws_cloudwatch_log_group").values())
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_eviction_policy_is_explicit_noeviction(env_stacks, env):
+    """A full store refuses writes instead of silently signing users out or splitting a user's
+    slot from its sessions (stacks/session_store.py)."""
+    group = only(env_stacks[env], MemorydbParameterGroup.TF_RESOURCE_TYPE)
+    assert group["parameter"] == [{"name": "maxmemory-policy", "value": "noeviction"}]

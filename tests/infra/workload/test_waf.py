@@ -10,7 +10,7 @@ from cdktf import Testing
 
 from stacks.names import ResourceNames
 from stacks.settings import WafSettings
-from stacks.waf import ALB_BODY_INSPECTION_BYTES, MANAGED_RULE_GROUPS, rules
+from stacks.waf import COMMON_BODY_RULES, MANAGED_RULE_GROUPS, rules
 from tests.infra.workload.conftest import as_text, only, resources
 
 NAMES = ResourceNames.for_environment("session-app", "prod")
@@ -58,7 +58,7 @@ def test_rules_managed_groups_and_rate_limit_in_block_mode(env_stacks):
         assert statement["vendor_name"] == "AWS" and statement["name"] == group
         assert named[group]["override_action"] == {"none": {}}
     rate = named["rate-limit-per-ip"]
-    assert rate["statement"]["rate_based_statement"] == {"limit": 2000, "aggregate_key_type": "IP",
+    assert rate["statement"]["rate_based_statement"] == {"limit": 10000, "aggregate_key_type": "IP",
                                                          "evaluation_window_sec": 300}
     assert rate["action"] == {"block": {"custom_response": {"response_code": 429}}}
     priorities = [rule["priority"] for rule in acl["rule"]]
@@ -68,22 +68,25 @@ def test_rules_managed_groups_and_rate_limit_in_block_mode(env_stacks):
 
 
 def test_count_mode_only_counts():
-    listed = rules(NAMES, WafSettings(mode="count", rate_limit_per_5_minutes=500), 4096)
+    listed = rules(NAMES, WafSettings(mode="count", rate_limit_per_5_minutes=500))
     named = by_name(listed)
     for group in MANAGED_RULE_GROUPS:
         assert named[group]["override_action"] == {"count": {}}
     assert named["rate-limit-per-ip"]["action"] == {"count": {}}
     assert named["rate-limit-per-ip"]["statement"]["rate_based_statement"]["limit"] == 500
     # Same rule names in both modes: switching is an in-place update.
-    assert set(named) == set(by_name(rules(NAMES, WafSettings(), 4096)))
+    assert set(named) == set(by_name(rules(NAMES, WafSettings())))
 
 
-@pytest.mark.parametrize(("payload", "overridden"), [(4096, False), (ALB_BODY_INSPECTION_BYTES, False),
-                                                     (ALB_BODY_INSPECTION_BYTES + 1, True), (65536, True)])
-def test_body_size_rule_counts_only_when_sessions_may_exceed_what_waf_inspects(payload, overridden):
-    common = by_name(rules(NAMES, WafSettings(), payload))["AWSManagedRulesCommonRuleSet"]
-    overrides = common["statement"]["managed_rule_group_statement"].get("rule_action_override", [])
-    assert overrides == ([{"name": "SizeRestrictions_BODY", "action_to_use": {"count": {}}}] if overridden else [])
+@pytest.mark.parametrize("mode", ["block", "count"])
+def test_common_rule_set_body_rules_only_count_because_session_bodies_are_client_json(mode):
+    """An HTML fragment in a cart must not answer 403: the body rules of the common rule set count."""
+    common = by_name(rules(NAMES, WafSettings(mode=mode)))["AWSManagedRulesCommonRuleSet"]
+    overrides = common["statement"]["managed_rule_group_statement"]["rule_action_override"]
+    assert {o["name"] for o in overrides} == set(COMMON_BODY_RULES)
+    assert {"CrossSiteScripting_BODY", "SizeRestrictions_BODY", "GenericLFI_BODY"} <= set(COMMON_BODY_RULES)
+    assert all(o["action_to_use"] == {"count": {}} for o in overrides)
+    assert all(name.endswith("_BODY") for name in COMMON_BODY_RULES)
 
 
 def test_logs_to_an_encrypted_aws_waf_logs_group_with_the_cookie_redacted(env_stacks):
