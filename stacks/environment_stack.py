@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdent
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
+from stacks import toolchain
 from stacks.encryption import EncryptionKey, EncryptionKeyProps
 from stacks.endpoints import Endpoints, EndpointsProps
 from stacks.load_balancer import LoadBalancer, LoadBalancerProps
@@ -74,7 +75,8 @@ class EnvironmentStack(TerraformStack):
         balancer = LoadBalancer(self, "load-balancer", LoadBalancerProps(
             names=names, settings=settings.load_balancer, account_id=self._account_id, partition=self._partition,
             vpc_id=network.vpc_id, subnet_ids=network.public_subnet_ids, ingress_cidrs=v.allowed_ingress_cidrs,
-            target_port=settings.service.container_port))
+            target_port=settings.service.container_port,
+            blue_green=settings.service.deployment_strategy == "blue_green"))
         if settings.waf_enabled:
             waf = Waf(self, "waf", WafProps(
                 names=names, settings=settings.waf, load_balancer_arn=balancer.arn,
@@ -92,7 +94,7 @@ class EnvironmentStack(TerraformStack):
             target_group_arn=balancer.target_group_arn, depends_on=tuple(balancer.listeners),
             deployment_alarm_names=tuple(names.alarm(what) for what in ROLLBACK_ALARMS),
             https_egress_anywhere=not settings.network.interface_endpoints,
-            delete_images_on_destroy=settings.delete_images_on_destroy))
+            delete_images_on_destroy=settings.delete_images_on_destroy, blue_green=balancer.blue_green))
         if settings.network.interface_endpoints:
             Endpoints(self, "endpoints", EndpointsProps(
                 names=names, region=settings.region, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
@@ -142,10 +144,13 @@ class EnvironmentStack(TerraformStack):
         }
 
     def _backend(self, settings: EnvironmentSettings) -> None:
+        # S3-native state locking (Terraform >= 1.10): cdktn's S3Backend has the argument;
+        # cdktf 0.21's lacks it, so an override writes the same key there.
+        native_lock = toolchain.supports("s3_backend_use_lockfile")
         S3Backend(self, bucket=settings.backend.state_bucket, key=settings.state_key,
-                  region=settings.backend.state_region, encrypt=True)
-        # S3-native state locking (Terraform >= 1.10); cdktf 0.21's S3Backend lacks the option.
-        self.add_override("terraform.backend.s3.use_lockfile", True)
+                  region=settings.backend.state_region, encrypt=True, **({"use_lockfile": True} if native_lock else {}))
+        if not native_lock:
+            self.add_override("terraform.backend.s3.use_lockfile", True)
 
     def _output(self, name: str, value, description: str) -> None:
         TerraformOutput(self, name, value=value, description=description)

@@ -20,6 +20,7 @@ StoreEngine = Literal["valkey", "redis"]
 StoreAuthMode = Literal["iam", "password"]
 WafMode = Literal["block", "count"]
 FlowLogsDestination = Literal["cloud-watch-logs", "s3"]
+DeploymentStrategy = Literal["rolling", "blue_green"]
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,10 @@ class ServiceSettings:
     slow_request_ms: int = 1000
     # May `destroy` delete the image repository with the images in it? None: yes, except in production.
     delete_images_on_destroy: Optional[bool] = None
+    # "rolling" (with the circuit breaker) under either toolchain; "blue_green": ECS native
+    # blue/green with a bake time (hashicorp/aws >= 6.4: the cdktn toolchain; docs/toolchains.md).
+    deployment_strategy: DeploymentStrategy = "rolling"
+    bake_time_minutes: int = 5
 
 
 @dataclass(frozen=True)

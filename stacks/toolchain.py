@@ -51,10 +51,14 @@ CDKTN = Toolchain(
     frozenset({"ecs_blue_green", "s3_backend_use_lockfile"}),
 )
 TOOLCHAINS = {t.name: t for t in (CDKTF, CDKTN)}
+# What the stacks need of Terraform/OpenTofu: S3-native state locking (`use_lockfile`) is 1.10's.
+# cdktn checks features against these at synth (its `targetVersions`, default >=1.5.7);
+# cdktf 0.21 has no such check.
+TARGET_VERSIONS = {"terraform": ">=1.10.0", "opentofu": ">=1.10.0"}
 
 
-class ToolchainError(RuntimeError):
-    pass
+class ToolchainError(ImportError):
+    """The chosen toolchain's packages are missing (raised while `stacks` is imported)."""
 
 
 def _installed(package: str) -> bool:
@@ -91,6 +95,11 @@ def current() -> Toolchain:
 
 def supports(capability: Capability) -> bool:
     return capability in current().capabilities
+
+
+def app_context() -> dict[str, object]:
+    """App context the toolchain reads (the cdktn CLI would pass cdktf.json's targetVersions)."""
+    return {"targetVersions": TARGET_VERSIONS} if current() is CDKTN else {}
 
 
 def install() -> Toolchain:
