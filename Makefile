@@ -14,6 +14,14 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/.build/terraformrc
 endif
 
 PY := .venv/bin/python
+# TOOLCHAIN=cdktn: synth/checkov with CDK Terrain + aws 6.x from its own lock and venv
+# (toolchains/cdktn/, docs/toolchains.md). The default venv stays for tests and tools.
+TOOLCHAIN ?= cdktf
+ifeq ($(filter $(TOOLCHAIN),cdktf cdktn),)
+$(error TOOLCHAIN=$(TOOLCHAIN): must be cdktf or cdktn)
+endif
+CDKTN_PY := toolchains/cdktn/.venv/bin/python
+SYNTH_PY := $(if $(filter cdktn,$(TOOLCHAIN)),$(CDKTN_PY),$(PY))
 PIPENV_VERSION := 2026.10.3
 # buildah + qemu-user-static + debootstrap + binfmt-support: `make image` (arm64 on x86 hosts too);
 # skopeo + docker-registry: `make release` and its end-to-end test.
@@ -28,7 +36,7 @@ help:
 	@echo "make release ENV=dev [DIGEST=sha256:...]  build, push and deploy the image by digest (AWS); DIGEST: redeploy/roll back"
 	@echo "             [DOCKERFILE=examples/flask/Dockerfile CONTEXT=.]  another image (docs/container-contract.md)"
 	@echo "make test         run the whole test suite"
-	@echo "make synth        synthesize every stack into cdktf.out/stacks/"
+	@echo "make synth        synthesize every stack into cdktf.out/stacks/ [TOOLCHAIN=cdktf|cdktn]"
 	@echo "make image        build the service image from app/Dockerfile with buildah [ARCH=arm64|amd64]"
 	@echo "make bench-synth  cold synthesis: this project's loader against the documented import"
 	@echo "make bench-app    session service throughput and latency against Flask-Session"
@@ -40,7 +48,8 @@ help:
 DJANGO_VERSION := $(shell sed -n 's/^django = "==\(.*\)"/\1/p' Pipfile)
 DJANGO_SDIST := .build/django-sdist/django-$(DJANGO_VERSION).tar.gz
 
-install: .build/apt.stamp .venv/.synced node_modules/.installed $(if $(TF_CLI_CONFIG_FILE),.build/terraformrc) $(DJANGO_SDIST)
+install: .build/apt.stamp .venv/.synced node_modules/.installed $(if $(TF_CLI_CONFIG_FILE),.build/terraformrc) $(DJANGO_SDIST) \
+  $(if $(filter cdktn,$(TOOLCHAIN)),toolchains/cdktn/.venv/.synced)
 
 $(DJANGO_SDIST): Pipfile
 	@mkdir -p $(@D)
@@ -62,6 +71,11 @@ $(DJANGO_SDIST): Pipfile
 	pipenv sync --dev
 	@touch $@
 
+toolchains/cdktn/.venv/.synced: toolchains/cdktn/Pipfile.lock
+	@command -v pipenv >/dev/null || python3 -m pip install -q pipenv==$(PIPENV_VERSION)
+	cd toolchains/cdktn && pipenv sync --dev
+	@touch $@
+
 tools/checkov/.venv/.synced: tools/checkov/Pipfile.lock
 	@command -v pipenv >/dev/null || python3 -m pip install -q pipenv==$(PIPENV_VERSION)
 	cd tools/checkov && pipenv sync
@@ -77,9 +91,10 @@ node_modules/.installed: package-lock.json
 
 synth: install
 	rm -rf cdktf.out
-	$(PY) main.py
+	CDK_TOOLCHAIN=$(TOOLCHAIN) $(SYNTH_PY) main.py
 
-test: install tools/checkov/.venv/.synced
+# Both toolchains: tests/infra/test_toolchains.py synthesizes with each.
+test: install tools/checkov/.venv/.synced toolchains/cdktn/.venv/.synced
 	$(PY) tests/run_suites.py
 
 # ARCH defaults to the task definition's architecture of ENV (dev): ARM64 -> arm64.

@@ -12,12 +12,21 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from stacks.app import build_app
-from stacks.replacements import all_warnings, read_stacks
-from stacks.validation import InvalidSettings
-
 
 def main() -> int:
+    try:
+        # Importing `stacks` decides the toolchain (stacks/toolchain.py): a missing one is a setup
+        # error to name, not a traceback.
+        from stacks.app import build_app
+    except ImportError as error:
+        toolchain = sys.modules.get("stacks.toolchain")
+        if toolchain is None or not isinstance(error, toolchain.ToolchainError):
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from stacks.replacements import all_warnings, read_stacks
+    from stacks.validation import InvalidSettings
+
     try:
         app = build_app()
     except InvalidSettings as error:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cdktf import App
 
+from stacks import toolchain
 from stacks.bootstrap_stack import BootstrapStack
 from stacks.config_loader import load_all
 from stacks.environment_stack import EnvironmentStack
@@ -16,7 +17,8 @@ from stacks.validation import synth_warnings
 def build_app(config_dir: Path | None = None, outdir: str | None = None) -> App:
     """All settings are loaded and validated before any construct exists."""
     environments = load_all(config_dir)
-    app = App(outdir=outdir) if outdir else App()
+    context = toolchain.app_context()
+    app = App(outdir=outdir, context=context) if outdir else App(context=context)
     first = environments[0]
     BootstrapStack(app, first.backend, first.project, retained_keys=tuple(
         (s.names, s.region) for s in environments if s.session_store.final_snapshot))

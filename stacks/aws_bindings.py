@@ -1,6 +1,6 @@
-"""Load only the AWS provider bindings the stacks use.
+"""Load only the AWS provider bindings the stacks use, under either toolchain (stacks/toolchain.py).
 
-`cdktf_cdktf_provider_aws/__init__.py` imports all ~2,100 of its submodules, so a plain
+`cdktf_cdktf_provider_aws/__init__.py` (20.x) imports all ~2,100 of its submodules, so a plain
 `from cdktf_cdktf_provider_aws.vpc import Vpc` costs 15-20 s before anything happens. We
 register the package in `sys.modules` *without* running that `__init__` (it only does
 `from . import <every submodule>`), then load the jsii assembly through the package's own
@@ -16,6 +16,10 @@ every submodule when the kernel loads the assembly); `lazy_provider_require.js`,
 the kernel's Node process, makes those requires lazy as well. `tests/infra/test_aws_bindings.py` proves the output byte-identical
 to the documented import.
 
+Under cdktn the package is `cdktn_provider_aws` (25.x: its Python `__init__` is lazy already, but
+Node still requires all ~2,400 submodules) and the assembly `@cdktn/provider-aws`; the same
+steps apply to it, and the same test runs in the cdktn venv.
+
 Set SESSION_EAGER_PROVIDER_IMPORT=1 to use the documented import instead (benchmarks).
 """
 
@@ -28,13 +32,14 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-PACKAGE = "cdktf_cdktf_provider_aws"
-ASSEMBLY = "@cdktf/provider-aws"
+from stacks import toolchain as _toolchain
+
 EAGER_VARIABLE = "SESSION_EAGER_PROVIDER_IMPORT"
 
 
 def install() -> ModuleType:
-    """Make `cdktf_cdktf_provider_aws` importable lazily; idempotent."""
+    """Make the toolchain's provider package importable lazily; idempotent."""
+    PACKAGE = _toolchain.current().provider
     if PACKAGE in sys.modules:
         return sys.modules[PACKAGE]
     if os.environ.get(EAGER_VARIABLE) == "1":
@@ -68,6 +73,7 @@ def _preload_lazy_node_index() -> None:
 def _import_submodule(name: str) -> ModuleType:
     if name.startswith("__"):
         raise AttributeError(name)
+    PACKAGE = _toolchain.current().provider
     try:
         return importlib.import_module(f"{PACKAGE}.{name}")
     except ModuleNotFoundError as error:
@@ -76,6 +82,8 @@ def _import_submodule(name: str) -> ModuleType:
 
 def _register_submodules(package_dir: Path) -> None:
     from jsii import _reference_map  # the runtime's own lazy-loading hook
+
+    PACKAGE, ASSEMBLY = _toolchain.current().provider, _toolchain.current().assembly
 
     _reference_map._submodule_fqn_map.update(
         {

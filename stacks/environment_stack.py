@@ -13,6 +13,7 @@ from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
 from stacks.app_plane import app_plane_ingress
+from stacks import toolchain
 from stacks.encryption import EncryptionKey, EncryptionKeyProps
 from stacks.contract import CONFIG_DIGEST_VARIABLE, plain_environment
 from stacks.endpoints import Endpoints, EndpointsProps
@@ -79,7 +80,7 @@ class EnvironmentStack(TerraformStack):
             names=names, settings=settings.load_balancer, account_id=self._account_id, partition=self._partition,
             vpc_id=network.vpc_id, subnet_ids=network.public_subnet_ids, ingress_cidrs=v.allowed_ingress_cidrs,
             target_port=settings.service.container_port, health_check_path=settings.service.health_check_path,
-            region=settings.region))
+            region=settings.region, blue_green=settings.service.deployment_strategy == "blue_green"))
         if settings.waf_enabled:
             waf = Waf(self, "waf", WafProps(
                 names=names, settings=settings.waf, load_balancer_arn=balancer.arn,
@@ -97,7 +98,7 @@ class EnvironmentStack(TerraformStack):
             target_group_arn=balancer.target_group_arn, depends_on=tuple(balancer.listeners),
             deployment_alarm_names=tuple(names.alarm(what) for what in ROLLBACK_ALARMS),
             https_egress_anywhere=not settings.network.interface_endpoints,
-            delete_images_on_destroy=settings.delete_images_on_destroy))
+            delete_images_on_destroy=settings.delete_images_on_destroy, blue_green=balancer.blue_green))
         if settings.network.interface_endpoints:
             Endpoints(self, "endpoints", EndpointsProps(
                 names=names, region=settings.region, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
@@ -134,10 +135,13 @@ class EnvironmentStack(TerraformStack):
         self._output("dashboard_name", monitoring.dashboard_name, "CloudWatch dashboard of this environment")
 
     def _backend(self, settings: EnvironmentSettings) -> None:
+        # S3-native state locking (Terraform >= 1.10): cdktn's S3Backend has the argument;
+        # cdktf 0.21's lacks it, so an override writes the same key there.
+        native_lock = toolchain.supports("s3_backend_use_lockfile")
         S3Backend(self, bucket=settings.backend.state_bucket, key=settings.state_key,
-                  region=settings.backend.state_region, encrypt=True)
-        # S3-native state locking (Terraform >= 1.10); cdktf 0.21's S3Backend lacks the option.
-        self.add_override("terraform.backend.s3.use_lockfile", True)
+                  region=settings.backend.state_region, encrypt=True, **({"use_lockfile": True} if native_lock else {}))
+        if not native_lock:
+            self.add_override("terraform.backend.s3.use_lockfile", True)
 
     def _output(self, name: str, value, description: str) -> None:
         TerraformOutput(self, name, value=value, description=description)

@@ -23,6 +23,7 @@ from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGrou
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
+from stacks import blue_green
 from stacks.certificate import DnsCertificateProps, DnsValidatedCertificate, alias_record
 from stacks.limits import ELB_ACCOUNT_REGIONS
 from stacks.names import ResourceNames
@@ -48,6 +49,8 @@ class LoadBalancerProps:
     target_port: int
     health_check_path: str  # the container's (`[service] health_check_path`)
     region: str = "us-east-1"
+    # ECS native blue/green (stacks/blue_green.py): a second target group and listener rules.
+    blue_green: bool = False
 
 
 class LoadBalancer(Construct):
@@ -70,14 +73,7 @@ class LoadBalancer(Construct):
                       enable_deletion_protection=s.deletion_protection, idle_timeout=s.idle_timeout_seconds,
                       desync_mitigation_mode="strictest", access_logs=access_logs,
                       depends_on=log_bucket_policy)
-        target_group = LbTargetGroup(
-            self, "target-group", name=names.target_group, port=props.target_port, protocol="HTTP",
-            target_type="ip", vpc_id=props.vpc_id, deregistration_delay=str(s.deregistration_delay_seconds),
-            health_check=LbTargetGroupHealthCheck(
-                enabled=True, path=props.health_check_path, port="traffic-port", protocol="HTTP", matcher="200",
-                interval=s.health_check_interval_seconds, timeout=s.health_check_timeout_seconds,
-                healthy_threshold=s.healthy_threshold, unhealthy_threshold=s.unhealthy_threshold),
-            stickiness=LbTargetGroupStickiness(type="lb_cookie", enabled=False))
+        target_group = self._target_group("target-group", names.target_group)
         forward = LbListenerDefaultAction(type="forward", target_group_arn=target_group.arn)
         if https:
             redirect = LbListenerDefaultAction(type="redirect", redirect=LbListenerDefaultActionRedirect(
@@ -93,6 +89,10 @@ class LoadBalancer(Construct):
         else:
             self.listeners = [LbListener(self, "http", load_balancer_arn=balancer.arn, port=80, protocol="HTTP",
                                          default_action=[forward])]
+        self.blue_green = blue_green.routing(
+            self, names, props.partition, self.listeners[0].arn, target_group.arn,
+            self._target_group("alternate-target-group", names.alternate_target_group).arn,
+        ) if props.blue_green else None
         if s.domain_name is not None and s.hosted_zone_id is not None:
             alias_record(self, "alias", domain_name=s.domain_name, hosted_zone_id=s.hosted_zone_id,
                          target_dns_name=balancer.dns_name, target_zone_id=balancer.zone_id)
@@ -104,6 +104,17 @@ class LoadBalancer(Construct):
         self.url = f"{'https' if https else 'http'}://{s.domain_name or balancer.dns_name}"
         self.arn_suffix = balancer.arn_suffix
         self.target_group_arn_suffix = target_group.arn_suffix
+
+    def _target_group(self, id: str, name: str) -> LbTargetGroup:
+        p, s = self._props, self._props.settings
+        return LbTargetGroup(
+            self, id, name=name, port=p.target_port, protocol="HTTP",
+            target_type="ip", vpc_id=p.vpc_id, deregistration_delay=str(s.deregistration_delay_seconds),
+            health_check=LbTargetGroupHealthCheck(
+                enabled=True, path=p.health_check_path, port="traffic-port", protocol="HTTP", matcher="200",
+                interval=s.health_check_interval_seconds, timeout=s.health_check_timeout_seconds,
+                healthy_threshold=s.healthy_threshold, unhealthy_threshold=s.unhealthy_threshold),
+            stickiness=LbTargetGroupStickiness(type="lb_cookie", enabled=False))
 
     def _certificate(self) -> str | None:
         """The listener's certificate: the configured ARN, or a DNS-validated one for domain_name."""

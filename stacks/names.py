@@ -31,6 +31,10 @@ class ResourceNames:
     def target_group(self) -> str:
         return f"{self.prefix}-tg"
 
+    @property
+    def alternate_target_group(self) -> str:  # blue/green deployments' second group
+        return f"{self.prefix}-tg-alt"
+
     # MemoryDB (AWS limit: 40 lowercase characters).
     @property
     def store_cluster(self) -> str:
@@ -159,8 +163,9 @@ class ResourceNames:
     def endpoints_security_group(self) -> str:
         return f"{self.prefix}-endpoints"
 
-    def load_balancer_names(self) -> dict[str, str]:
-        return {"load balancer name": self.load_balancer, "target group name": self.target_group}
+    def load_balancer_names(self, blue_green: bool = False) -> dict[str, str]:
+        names = {"load balancer name": self.load_balancer, "target group name": self.target_group}
+        return {**names, "alternate target group name": self.alternate_target_group} if blue_green else names
 
     def memorydb_names(self) -> dict[str, str]:
         return {

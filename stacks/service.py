@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Optional, Sequence
 
 from cdktf import ITerraformDependable, Precondition, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -59,6 +59,7 @@ from stacks.contract import (
     TASK_ROLE_ACTIONS,
     health_check_command,
 )
+from stacks.blue_green import BlueGreenRouting, load_balancer_arguments, service_arguments
 from stacks.names import ResourceNames
 from stacks.security_groups import security_group
 from stacks.settings import ServiceSettings
@@ -98,6 +99,8 @@ class ServiceProps:
     deployment_alarm_names: Sequence[str] = field(default_factory=tuple)
     # False when VPC endpoints carry the AWS API traffic (stacks/endpoints.py adds narrower egress).
     https_egress_anywhere: bool = True
+    # Set when `[service] deployment_strategy = "blue_green"` (stacks/blue_green.py).
+    blue_green: Optional[BlueGreenRouting] = None
 
 
 class Service(Construct):
@@ -141,7 +144,8 @@ class Service(Construct):
                 subnets=props.subnet_ids, security_groups=[group.id], assign_public_ip=False),
             load_balancer=[EcsServiceLoadBalancer(target_group_arn=props.target_group_arn,
                                                   container_name=names.container,
-                                                  container_port=props.settings.container_port)],
+                                                  container_port=props.settings.container_port,
+                                                  **load_balancer_arguments(props.blue_green))],
             deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
             alarms=EcsServiceAlarms(alarm_names=list(props.deployment_alarm_names), enable=True, rollback=True)
             if props.deployment_alarm_names else None,
@@ -154,6 +158,7 @@ class Service(Construct):
             # Provider 5.x replaces the service on a capacity provider strategy change unless
             # this is set; with it, a strategy change is an in-place update (a rolling deployment).
             force_new_deployment=True,
+            **service_arguments(props.blue_green, props.settings.bake_time_minutes),
             depends_on=[*props.depends_on, providers, execution_policy],
             lifecycle=TerraformResourceLifecycle(
                 ignore_changes=["desired_count"],  # auto scaling owns the count after creation

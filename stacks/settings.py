@@ -21,6 +21,7 @@ StoreEngine = Literal["valkey", "redis"]
 StoreAuthMode = Literal["iam", "password"]
 WafMode = Literal["block", "count"]
 FlowLogsDestination = Literal["cloud-watch-logs", "s3"]
+DeploymentStrategy = Literal["rolling", "blue_green"]
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,10 @@ class ServiceSettings:
     # Non-empty also gives the VPC an STS interface endpoint (the service verifies callers
     # through sts:GetCallerIdentity).
     trusted_caller_arns: tuple[str, ...] = ()
+    # "rolling" (with the circuit breaker) under either toolchain; "blue_green": ECS native
+    # blue/green with a bake time (hashicorp/aws >= 6.4: the cdktn toolchain; docs/toolchains.md).
+    deployment_strategy: DeploymentStrategy = "rolling"
+    bake_time_minutes: int = 5
 
 
 @dataclass(frozen=True)

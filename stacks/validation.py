@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from stacks import toolchain
 from stacks.contract import SERVICE_HEALTH_CHECK, SERVICE_KEEP_ALIVE_SECONDS, SERVICE_RANGES
 from stacks.limits import (
     AWS_REGION_ZONE_LETTERS,
@@ -247,6 +248,12 @@ def _service_rules(s, check: Check) -> None:
         value = getattr(v, field)
         check(f"service.{field}", value, 0 <= value <= 3600, "must be 0-3600 seconds")
     _contract_rules(v, check)
+    check("service.deployment_strategy", v.deployment_strategy,
+          v.deployment_strategy != "blue_green" or toolchain.supports("ecs_blue_green"),
+          f"blue_green needs ECS native blue/green (hashicorp/aws >= 6.4); the {toolchain.current().name} toolchain "
+          f"binds aws {toolchain.current().aws_major}.x: use \"rolling\" or `make synth TOOLCHAIN=cdktn`")
+    # ECS DeploymentConfiguration.bakeTimeInMinutes: 0-1440.
+    check("service.bake_time_minutes", v.bake_time_minutes, 0 <= v.bake_time_minutes <= 1440, "must be 0-1440 minutes")
 
 
 def _contract_rules(v, check: Check) -> None:
@@ -411,7 +418,7 @@ def _monitoring_rules(s, check: Check) -> None:
 def _name_rules(s, check: Check) -> None:
     """Names after prefixing must fit AWS's limits in every environment."""
     resource_names = s.names
-    for label, value in resource_names.load_balancer_names().items():
+    for label, value in resource_names.load_balancer_names(s.service.deployment_strategy == "blue_green").items():
         check(f"project/name -> {label}", value, bool(LB_NAME.match(value)),
               "load balancer and target group names must be 1-32 letters, digits or single hyphens "
               "(shorten project or environment name)")
