@@ -255,8 +255,9 @@ class EnvironmentSettings:
 
     @property
     def calls_sts(self) -> bool:
-        """The service forwards callers' signed sts:GetCallerIdentity only with trusted callers."""
-        return bool(self.service.trusted_caller_arns)
+        """The service forwards callers' signed sts:GetCallerIdentity only when its application
+        plane is on (which validation lets happen only with trusted callers)."""
+        return bool(self.service.app_plane_port and self.service.trusted_caller_arns)
 
     @property
     def waf_enabled(self) -> bool:

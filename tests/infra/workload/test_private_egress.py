@@ -109,7 +109,8 @@ def test_no_sts_endpoint_unless_the_service_calls_sts(env_stacks):
 
 
 def test_trusted_callers_bring_the_sts_endpoint_limited_to_get_caller_identity():
-    stack = synth_with("prod", service={"trusted_caller_arns": TRUSTED})
+    stack = synth_with("prod", service={"trusted_caller_arns": TRUSTED, "app_plane_port": 8081,
+                                        "app_plane_source_security_groups": ["sg-0123456789abcdef0"]})
     sts = endpoints(stack)["com.amazonaws.us-east-1.sts"]
     assert sts["vpc_endpoint_type"] == "Interface" and sts["private_dns_enabled"] is True
     # A forwarded caller signs its own request and may be of another account: one action, any principal.
