@@ -61,7 +61,7 @@ class MemoryDBSession(SessionMixin):
     def __init__(self, interface: "MemoryDBSessionInterface", token: str | None) -> None:
         self._interface = interface
         self.token = token  # None until the store has the session
-        self.user_id: str | None = None
+        self._user_id: str | None = None
         self.created_ms: int | None = None
         self.opened_ms = int(time.time() * 1000)  # default proof time of sign_in (see sign_in)
         self._data: dict | None = None if token else {}
@@ -83,10 +83,16 @@ class MemoryDBSession(SessionMixin):
         if session is None:  # unknown or ended: a new, empty session
             if self.token is not None:
                 self.cookie_changed = True
-            self.token, self.user_id, self.created_ms, self._data, self.new = None, None, None, {}, True
+            self.token, self._user_id, self.created_ms, self._data, self.new = None, None, None, {}, True
         else:
-            self.token, self.user_id, self.created_ms = session.token, session.user_id, session.created_ms
+            self.token, self._user_id, self.created_ms = session.token, session.user_id, session.created_ms
             self._data = copy.deepcopy(session.data)
+
+    @property
+    def user_id(self) -> str | None:
+        """The user bound by ``sign_in`` (server-side, not in the data); loads the session."""
+        self._loaded()
+        return self._user_id
 
     @property
     def loaded(self) -> bool:
@@ -110,7 +116,7 @@ class MemoryDBSession(SessionMixin):
         return len(self._loaded())
 
     def __repr__(self) -> str:
-        return f"<MemoryDBSession user={self.user_id!r} {self._data!r}>"
+        return f"<MemoryDBSession user={self._user_id!r} {self._data!r}>"
 
 
 class MemoryDBSessionInterface(SessionInterface):

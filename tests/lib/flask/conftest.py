@@ -49,6 +49,10 @@ def make_app(store) -> Flask:
     def read():
         return jsonify(n=session.get("n"), user=session.user_id)
 
+    @app.get("/who")
+    def who():
+        return jsonify(user=session.user_id)  # the first touch of the session
+
     @app.get("/nested")
     def nested():
         session.setdefault("items", [])

@@ -98,6 +98,12 @@ def test_sign_in_issues_a_new_token_and_ends_the_old_one(app, sync_store):
     assert c.get("/read").json == {"n": "7", "user": "alice"}
 
 
+def test_user_id_alone_loads_the_session(app):
+    c = app.test_client()
+    c.get("/login?user=erin")
+    assert c.get("/who").json == {"user": "erin"}
+
+
 def test_attacker_planted_token_does_not_become_signed_in(app):
     attacker = app.test_client()
     attacker.get("/write?n=x")
