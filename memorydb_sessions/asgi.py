@@ -16,7 +16,8 @@ accessed/modified the same way, with the same cookie flags.  Differences, all on
   ``null``/1970 cookie); an empty new session creates nothing and sets no cookie.  A
   session ended meanwhile (signed out elsewhere) is not resurrected.
 * ``max_age`` is capped by the core's absolute lifetime; the core's idle timeout applies.
-* The store being away answers 503 with ``Retry-After`` (never a 500).
+* The store being away answers 503 with ``Retry-After`` (never a 500), from the load, the
+  save, or a helper the app awaited.
 * Helpers: ``await sign_in(request, user_id)`` (new token, old ended), ``rotate``,
   ``sign_out``, ``sign_out_everywhere``, ``end_other_sessions``, ``list_sessions``.
 """
@@ -183,11 +184,12 @@ class SessionMiddleware:
         elif raw is not None:
             state.cookie_changed = True  # not ours: replaced (or cleared) like a bad signature
 
-        failed = False
+        failed = started = False
 
         async def send_wrapper(message) -> None:
-            nonlocal failed
+            nonlocal failed, started
             if message["type"] == "http.response.start":
+                started = True
                 try:
                     cookie = await self._save(scope, state)
                 except StoreUnavailable:
@@ -204,7 +206,14 @@ class SessionMiddleware:
                 return
             await send(message)
 
-        await self.app(scope, receive, send_wrapper)
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except StoreUnavailable:
+            # From a helper (sign_in, rotate...) in the app: Starlette's error middleware sits
+            # outside ours and would answer 500.
+            if started:
+                raise
+            await _answer_unavailable(scope, send)
 
     async def _save(self, scope: dict, state: _State) -> str | None:
         """Write what changed; the Set-Cookie value to send, if any."""

@@ -195,6 +195,19 @@ def test_store_down_answers_503_never_500():
         assert c.get("/read").status_code == 503
 
 
+def test_helper_failing_in_an_app_answers_503(monkeypatch):
+    """As installed by add_middleware (inside Starlette's error middleware), a helper's
+    StoreUnavailable is answered 503, not Starlette's 500."""
+    from starlette.middleware import Middleware
+    for key, value in {"SESSION_STORE_ENDPOINT": "127.0.0.1", "SESSION_STORE_PORT": "1", "SESSION_STORE_TLS": "false",
+                       "SESSION_STORE_CONNECT_TIMEOUT_MS": "100", "SESSION_STORE_TIMEOUT_MS": "500"}.items():
+        monkeypatch.setenv(key, value)
+    app = Starlette(routes=APP.routes, middleware=[Middleware(asgi.SessionMiddleware)])
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/login?user=x")
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+
+
 def test_bad_settings_name_the_field():
     with pytest.raises(ValueError, match="same_site"):
         asgi.SessionMiddleware(APP, same_site="sometimes")
