@@ -31,8 +31,10 @@ def cluster(tmp_path_factory):
 @pytest.fixture(scope="session")
 def store_config(cluster) -> StoreConfig:
     host, port = cluster.endpoint
+    # Generous connection timeouts: every suite shares two cores in CI, and a TLS handshake to
+    # six nodes can take seconds there. Deadlines are tested with their own values.
     return StoreConfig(host=host, port=port, username=cluster.username, password=cluster.password,
-                       ca_file=cluster.ca_file)
+                       ca_file=cluster.ca_file, connect_timeout=5.0, socket_timeout=5.0)
 
 
 @pytest.fixture()
