@@ -30,7 +30,12 @@ def cmd_serve(_args) -> int:
 
 def cmd_healthcheck(args) -> int:
     """Container health check without curl: GET /healthz on loopback."""
-    port = os.environ.get("SESSION_HTTP_PORT", "8080")
+    from .contract import ContractError, setting
+
+    try:
+        port = setting("SESSION_HTTP_PORT").parse(os.environ)  # the default declared once
+    except ContractError:
+        return 1
     url = f"http://127.0.0.1:{port}/healthz"
     try:
         with urllib.request.urlopen(url, timeout=args.timeout) as resp:

@@ -37,7 +37,7 @@ class Setting:
     choices: tuple[str, ...] = ()
     unit: str = ""
     parameter: str | None = None  # Parameter Store key under the environment's prefix; None: plain variable
-    stack_sets: bool = False  # the ECS task definition sets it
+    stack_sets: bool = False  # the ECS task definition sets it (the plane's: when the plane is on)
     doc: str = ""
     required: bool = False
     scale: float = 1.0  # attribute value = parsed value x scale (milliseconds -> seconds)
@@ -69,6 +69,9 @@ class Setting:
             return value in self.choices
         if self.kind == "bool":
             return isinstance(value, bool)
+        if self.kind == "list":
+            return isinstance(value, (tuple, list)) and all(
+                isinstance(item, str) and (not self.pattern or re.fullmatch(self.pattern, item)) for item in value)
         return isinstance(value, str)
 
     def parse(self, env: Mapping[str, str]) -> Any:
@@ -119,6 +122,8 @@ class Setting:
             return "true" if value else "false"
         if self.kind == "float":
             return f"{value:g}"
+        if self.kind == "list":
+            return ",".join(value)
         return str(value)
 
 
@@ -207,9 +212,9 @@ SETTINGS: tuple[Setting, ...] = (
             doc="also used by `python -m app healthcheck`"),
     Setting("SESSION_WORKERS", "workers", "int", 1, 1, 64, doc="processes (1 suits a 0.25 vCPU task)"),
     # Application plane (docs/security.md).
-    Setting("SESSION_APP_PLANE_PORT", "app_plane_port", "int", 0, 0, 65535,
+    Setting("SESSION_APP_PLANE_PORT", "app_plane_port", "int", 0, 0, 65535, stack_sets=True,
             doc="second listener for trusted backends, never routed by the ALB; 0: off"),
-    Setting("SESSION_TRUSTED_CALLER_ARNS", "trusted_caller_arns", "list", (), pattern=_ROLE_ARN,
+    Setting("SESSION_TRUSTED_CALLER_ARNS", "trusted_caller_arns", "list", (), pattern=_ROLE_ARN, stack_sets=True,
             pattern_doc="an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)",
             doc="IAM roles allowed on the application plane"),
     Setting("SESSION_STS_ENDPOINT", "sts_endpoint", "str", default_doc="https://sts.<region>.amazonaws.com",

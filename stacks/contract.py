@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.contract import SETTINGS, Setting, setting
+from app.contract import environment as service_environment
 
 if TYPE_CHECKING:
     from stacks.settings import EnvironmentSettings
@@ -63,16 +64,19 @@ def plain_environment(s: "EnvironmentSettings") -> dict[str, str]:
     Store (SESSION_CONFIG_DIGEST, a Terraform value, is added by the stack), then the
     operator's own `[service.environment]` (validation keeps their names apart)."""
     return {
-        "SESSION_ENVIRONMENT": s.name,
-        "SESSION_HTTP_PORT": str(s.service.container_port),
-        "SESSION_MAX_PAYLOAD_BYTES": str(s.sessions.max_payload_bytes),
-        "AWS_REGION": s.region,
-        "SESSION_SERVED_BY_HEADER": "false",
-        # Every client request arrives over HTTPS (port 80 only redirects): cookies are
-        # always __Host-/Secure and responses carry HSTS.
-        "SESSION_REQUIRE_HTTPS": "true" if s.https else "false",
-        "SESSION_REQUEST_LOG_SAMPLE_RATE": f"{s.service.request_log_sample_rate:g}",
-        "SESSION_SLOW_REQUEST_MS": str(s.service.slow_request_ms),
+        # Rendered (typed and range-checked) by the service's own declaration.
+        **service_environment({
+            "SESSION_ENVIRONMENT": s.name,
+            "SESSION_HTTP_PORT": s.service.container_port,
+            "SESSION_MAX_PAYLOAD_BYTES": s.sessions.max_payload_bytes,
+            "AWS_REGION": s.region,
+            "SESSION_SERVED_BY_HEADER": False,
+            # Every client request arrives over HTTPS (port 80 only redirects): cookies are
+            # always __Host-/Secure and responses carry HSTS.
+            "SESSION_REQUIRE_HTTPS": bool(s.https),
+            "SESSION_REQUEST_LOG_SAMPLE_RATE": s.service.request_log_sample_rate,
+            "SESSION_SLOW_REQUEST_MS": s.service.slow_request_ms,
+        }),
         **app_plane_environment(s.service.app_plane_port, s.service.trusted_caller_arns),
         **s.service.environment,
     }
@@ -82,4 +86,4 @@ def app_plane_environment(port: int, trusted_caller_arns: tuple[str, ...]) -> di
     """What the service needs to open the application plane (nothing when it is off)."""
     if not port:
         return {}
-    return {"SESSION_APP_PLANE_PORT": str(port), "SESSION_TRUSTED_CALLER_ARNS": ",".join(trusted_caller_arns)}
+    return service_environment({"SESSION_APP_PLANE_PORT": port, "SESSION_TRUSTED_CALLER_ARNS": trusted_caller_arns})

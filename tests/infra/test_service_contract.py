@@ -103,7 +103,8 @@ def test_the_task_definition_sets_exactly_the_variables_declared_as_set_by_the_s
     (definition,) = json.loads(task["container_definitions"])
     names = {e["name"] for e in definition["environment"]} | {s["name"] for s in definition.get("secrets", [])}
     names.discard("SESSION_CONFIG_DIGEST")  # not configuration: makes a changed value roll the tasks
-    assert names == {s.env for s in contract.SETTINGS if s.stack_sets}
+    plane = {"SESSION_APP_PLANE_PORT", "SESSION_TRUSTED_CALLER_ARNS"}  # set only with the plane on (off in dev)
+    assert names == {s.env for s in contract.SETTINGS if s.stack_sets} - plane
 
 
 def test_every_declared_attribute_is_a_field_of_the_services_settings():
@@ -138,3 +139,22 @@ def test_an_environment_built_from_the_contract_refuses_what_the_service_would(v
 def test_the_docs_table_is_current():
     assert contract.table() in (ROOT / "docs" / "configuration.md").read_text(), \
         "docs/configuration.md is stale: run `python -m app.contract --write-doc`"
+
+
+def test_the_stacks_plain_environment_is_one_the_service_accepts_also_with_the_plane_on():
+    from stacks.contract import plain_environment
+
+    arn = "arn:aws:iam::123456789012:role/backend"
+    service = dataclasses.replace(BASE.service, app_plane_port=9000, trusted_caller_arns=(arn,))
+    env = {**plain_environment(dataclasses.replace(BASE, service=service)),
+           "SESSION_STORE_ENDPOINT": "clustercfg.example.internal"}
+    settings = Settings.from_env(env, use_parameter_store=False)
+    assert (settings.app_plane_port, settings.trusted_caller_arns, settings.http_port) == (9000, (arn,), 8080)
+    assert (settings.environment, settings.require_https, settings.max_payload_bytes) == ("dev", False, 4096)
+
+
+def test_rendering_through_the_contract_refuses_what_the_service_would():
+    from stacks.contract import app_plane_environment
+
+    with pytest.raises(contract.ContractError, match="SESSION_TRUSTED_CALLER_ARNS"):
+        app_plane_environment(9000, ("arn:aws:iam::123:role/x",))
