@@ -72,7 +72,7 @@ test: install tools/checkov/.venv/.synced
 
 # ARCH defaults to the task definition's architecture of ENV (dev): ARM64 -> arm64.
 image: .build/apt.stamp .venv/.synced
-	$(PY) -m localdev.image $(if $(ARCH),--arch $(ARCH)) $(if $(ENV),--env $(ENV))
+	$(PY) -m deploy.image $(if $(ARCH),--arch $(ARCH)) $(if $(ENV),--env $(ENV))
 
 demo: install
 	$(PY) -m localdev demo
@@ -80,7 +80,7 @@ demo: install
 # Build the image for the environment's architecture, push it to its ECR repository, deploy
 # it by digest and wait for steady state. DIGEST=sha256:... deploys an already-pushed image.
 release: install
-	$(PY) -m localdev release --env $(ENV) $(if $(DIGEST),--digest $(DIGEST))
+	$(PY) -m deploy release --env $(ENV) $(if $(DIGEST),--digest $(DIGEST))
 
 # Stops every process by its recorded PID, the emulator too: session-dev and its Terraform state
 # live only in the emulator's memory, so that is the teardown (terraform destroy is tests/deploy's).

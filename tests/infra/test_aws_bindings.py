@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 
-from localdev.synthesis import synthesize
+from deploy.synthesis import synthesize
 from tests.infra.conftest import ROOT, STACKS
 
 
