@@ -3,7 +3,7 @@
 Offline, as the README's "The cdktf CLI" section shows: the provider from the filesystem mirror
 (TF_CLI_CONFIG_FILE), `--skip-provider-lock` (the CLI's `terraform providers lock` ignores
 mirrors), the S3 backend pointed at the emulator by AWS_ENDPOINT_URL_S3 and
-TF_CLI_ARGS_init=-backend-config=use_path_style=true. One environment stack (session-dev, the
+TF_CLI_ARGS_init=-backend-config=use_path_style=true (for the S3-backend stacks only). One environment stack (session-dev, the
 smallest config) after the bootstrap stack; a "release" in between (deploy with the digest, then
 the Parameter Store record `make release` writes), after which `cdktf diff` and `cdktf deploy`
 WITHOUT the digest plan no destroy: the issue's 5-to-destroy is gone. Its own suite (cdktf-cli):
@@ -40,6 +40,7 @@ def cdktf_environment(emulator, work: Path) -> dict[str, str]:
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     })
     env.pop("TF_VAR_image_digest", None)
+    env.pop("NODE_OPTIONS", None)  # the lean loader's preload of this process must not leak (deploy.synthesis)
     return env
 
 
@@ -73,7 +74,9 @@ def test_cdktf_synth_diff_deploy_destroy_round_trip(emulator):
 
     cdktf(env, outdir, "synth", log=log)
     assert (outdir / "stacks" / stack / "cdk.tf.json").is_file()
-    cdktf(env, outdir, "deploy", "session-bootstrap", "--auto-approve", "--skip-provider-lock", log=log)
+    # Its backend is local: `use_path_style` is an S3 backend argument, which init refuses there.
+    local = {k: v for k, v in env.items() if k != "TF_CLI_ARGS_init"}
+    cdktf(local, outdir, "deploy", "session-bootstrap", "--auto-approve", "--skip-provider-lock", log=log)
     assert (work / "terraform.session-bootstrap.tfstate").is_file()  # next to the output folder
 
     # A release: deploy with the digest, then the record `make release` writes.
