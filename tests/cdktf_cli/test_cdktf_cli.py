@@ -7,7 +7,7 @@ TF_CLI_ARGS_init=-backend-config=use_path_style=true (for the S3-backend stacks 
 smallest config) after the bootstrap stack; a "release" in between (deploy with the digest, then
 the Parameter Store record `make release` writes), after which `cdktf diff` and `cdktf deploy`
 WITHOUT the digest plan no destroy: the issue's 5-to-destroy is gone. Its own suite (cdktf-cli):
-~8 minutes, most of it the provider's fixed MemoryDB destroy wait.
+~8-12 minutes, most of it the provider's fixed MemoryDB destroy wait.
 """
 
 from __future__ import annotations
