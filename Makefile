@@ -20,20 +20,32 @@ PIPENV_VERSION := 2026.10.3
 # chromium + chromium-driver: browser tests of the reference application's pages (headless).
 APT_PACKAGES := redis-server haproxy wrk buildah qemu-user-static debootstrap binfmt-support skopeo docker-registry chromium chromium-driver
 
-.PHONY: help install synth demo down release test image bench-synth bench-app checkov clean
+.PHONY: help install synth demo down release test image bench-synth bench-app bench-django checkov clean
 
 help:
 	@echo "make demo         deploy session-dev to a local AWS emulator and run the system on 127.0.0.1; both stay up"
 	@echo "make down         stop everything 'make demo' started (stopping the emulator discards session-dev)"
 	@echo "make release ENV=dev [DIGEST=sha256:...]  build, push and deploy the image by digest (AWS); DIGEST: redeploy/roll back"
+	@echo "             [DOCKERFILE=examples/flask/Dockerfile CONTEXT=.]  another image (docs/container-contract.md)"
 	@echo "make test         run the whole test suite"
 	@echo "make synth        synthesize every stack into cdktf.out/stacks/"
 	@echo "make image        build the service image from app/Dockerfile with buildah [ARCH=arm64|amd64]"
 	@echo "make bench-synth  cold synthesis: this project's loader against the documented import"
 	@echo "make bench-app    session service throughput and latency against Flask-Session"
+	@echo "make bench-django Django session reads: memorydb_sessions.django vs no sessions vs the cache engine"
 	@echo "make checkov      static security checks on the synthesized stacks"
 
-install: .build/apt.stamp .venv/.synced node_modules/.installed $(if $(TF_CLI_CONFIG_FILE),.build/terraformrc)
+# Django's own session tests (SessionTestsMixin) ship only in its source distribution; the
+# version is the Pipfile's. tests/lib/django fetches it the same way if this did not run.
+DJANGO_VERSION := $(shell sed -n 's/^django = "==\(.*\)"/\1/p' Pipfile)
+DJANGO_SDIST := .build/django-sdist/django-$(DJANGO_VERSION).tar.gz
+
+install: .build/apt.stamp .venv/.synced node_modules/.installed $(if $(TF_CLI_CONFIG_FILE),.build/terraformrc) $(DJANGO_SDIST)
+
+$(DJANGO_SDIST): Pipfile
+	@mkdir -p $(@D)
+	python3 -m pip download --quiet --no-binary :all: --no-deps django==$(DJANGO_VERSION) -d $(@D)
+	@touch $@
 
 # Re-checked whenever this file changes (a package added to the list gets installed).
 .build/apt.stamp: Makefile
@@ -79,8 +91,10 @@ demo: install
 
 # Build the image for the environment's architecture, push it to its ECR repository, deploy
 # it by digest and wait for steady state. DIGEST=sha256:... deploys an already-pushed image.
+# DOCKERFILE=... [CONTEXT=...] builds another image than the service's (default context: the root).
 release: install
-	$(PY) -m deploy release --env $(ENV) $(if $(DIGEST),--digest $(DIGEST))
+	$(PY) -m deploy release --env $(ENV) $(if $(DIGEST),--digest $(DIGEST)) \
+	  $(if $(DOCKERFILE),--dockerfile $(DOCKERFILE)) $(if $(CONTEXT),--context $(CONTEXT))
 
 # Stops every process by its recorded PID, the emulator too: session-dev and its Terraform state
 # live only in the emulator's memory, so that is the teardown (terraform destroy is tests/deploy's).
@@ -92,6 +106,9 @@ bench-synth: install
 
 bench-app: install
 	$(PY) -m bench.app
+
+bench-django: install
+	$(PY) -m bench.django_sessions
 
 # One configuration per stack (.checkov/<env>.yaml): prod strict, dev/staging with their own skips.
 checkov: synth tools/checkov/.venv/.synced

@@ -1,25 +1,19 @@
-"""The session cookie: id format, parsing from the Cookie header, Set-Cookie.
+"""The session cookie: parsing from the Cookie header, Set-Cookie.
 
-Over HTTPS (the ALB's ``X-Forwarded-Proto: https``) the cookie is
-``__Host-sid``: Secure, Path=/, no Domain, which browsers enforce; over plain
-HTTP (local development) it is ``sid``.  Always HttpOnly and SameSite=Lax.
+Over HTTPS (the ALB's ``X-Forwarded-Proto: https``) the cookie is ``__Host-sid``: Secure,
+Path=/, no Domain, which browsers enforce; over plain HTTP (local development) it is
+``sid``.  Always HttpOnly and SameSite=Lax.  No Max-Age by default: a browser-session
+cookie that dies with the browser (OWASP Session Management Cheat Sheet); the store's
+idle and absolute expiry end the session itself either way.
 """
 
 from __future__ import annotations
 
-import re
-import secrets
+from memorydb_sessions import tokens
 
-SESSION_ID_BYTES = 32  # 256 random bits
-SESSION_ID_LEN = 43  # base64url without padding
-SESSION_ID_RE = re.compile(rb"[A-Za-z0-9_-]{43}")
 SECURE_NAME = b"__Host-sid"
 PLAIN_NAME = b"sid"
 MAX_COOKIE_HEADER = 8192
-
-
-def new_session_id() -> str:
-    return secrets.token_urlsafe(SESSION_ID_BYTES)
 
 
 def is_https(scheme: str, forwarded_proto: bytes | None) -> bool:
@@ -48,16 +42,20 @@ def find_cookie(header: bytes | None, name: bytes) -> bytes | None:
     return None
 
 
-def session_id_from(header: bytes | None, secure: bool) -> str | None:
-    """The session id from the Cookie header if present and well formed."""
+def session_token_from(header: bytes | None, secure: bool) -> str | None:
+    """The session token from the Cookie header if present and well formed."""
     raw = find_cookie(header, cookie_name(secure))
-    if raw is None or not SESSION_ID_RE.fullmatch(raw):
+    if raw is None or not tokens.TOKEN_RE.fullmatch(raw.decode("latin-1")):
         return None
     return raw.decode("ascii")
 
 
-def set_cookie(session_id: str, secure: bool, max_age: int) -> bytes:
-    attrs = [cookie_name(secure) + b"=" + session_id.encode("ascii"), b"Path=/", b"Max-Age=%d" % max(0, max_age), b"HttpOnly", b"SameSite=Lax"]
+def set_cookie(token: str, secure: bool, max_age: int | None) -> bytes:
+    """*max_age*: seconds, or None for a browser-session cookie."""
+    attrs = [cookie_name(secure) + b"=" + token.encode("ascii"), b"Path=/"]
+    if max_age is not None:
+        attrs.append(b"Max-Age=%d" % max(0, max_age))
+    attrs += [b"HttpOnly", b"SameSite=Lax"]
     if secure:
         attrs.append(b"Secure")
     return b"; ".join(attrs)

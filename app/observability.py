@@ -17,29 +17,20 @@ import time
 
 import orjson
 
+from memorydb_sessions.sessions import METRICS as CORE_METRICS
+
 NAMESPACE = "SessionApp"
 FLUSH_SECONDS = 60.0
 MAX_SAMPLES = 100  # EMF accepts up to 100 values per metric
 
-COUNTERS = (
-    "SessionsCreated",
-    "SessionReads",
-    "SessionMisses",
-    "SessionsExpired",
-    "SessionsUpdated",
-    "SessionsRotated",
-    "SessionsDeleted",
-    "SessionsRevoked",
-    "StoreErrors",
-    "Requests",
-    "ServerErrors",
-)
+# The core's counters (declared once, in the library) and the service's own.
+COUNTERS = (*CORE_METRICS, "Requests", "ServerErrors", "SignInFailures", "RateLimited")
 
 
 # Anything shaped like a session id (43 base64url characters) or a store key that
 # names a session or a user; exception texts from the store client can quote
 # commands and keys, and ids must never reach the logs.
-_SECRETS = re.compile(r"[A-Za-z0-9_-]{43}|(?:sess|usess):[^\s'\")]*")
+_SECRETS = re.compile(r"[A-Za-z0-9_-]{43,}|(?:sess|usess|urev|dir|rate):[^\s'\")]*")
 
 
 def redact(text: str) -> str:

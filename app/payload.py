@@ -92,26 +92,41 @@ def merge_patch(target: object, patch: object) -> object:
     return result
 
 
-def parse_create(body: bytes, *, max_bytes: int, max_depth: int, max_keys: int) -> tuple[dict, str | None]:
-    """``POST /api/session`` body: ``{"data": {...}, "user_id": "..."}``, both
-    optional; an empty body makes an empty session."""
+def parse_create(body: bytes, *, max_bytes: int, max_depth: int, max_keys: int) -> dict:
+    """``POST /api/session`` body: ``{"data": {...}}``, optional; an empty body makes an
+    empty session.  ``user_id`` is refused: a browser cannot claim an identity, it signs in
+    (``POST /api/sign-in``) or a trusted backend binds one (docs/security.md)."""
     if not body.strip():
-        return {}, None
+        return {}
     obj = parse_object(body, max_bytes=max_bytes, max_depth=max_depth + 1, max_keys=max_keys + 2)
-    unknown = set(obj) - {"data", "user_id"}
+    if "user_id" in obj:
+        raise PayloadError(422, "user_id cannot be set by a browser request: sign in (POST /api/sign-in) "
+                                "or bind it from a trusted backend (the application plane)")
+    unknown = set(obj) - {"data"}
     if unknown:
-        raise PayloadError(422, "unknown fields: " + ", ".join(sorted(unknown)[:5]) + " (expected data, user_id)")
+        raise PayloadError(422, "unknown fields: " + ", ".join(sorted(unknown)[:5]) + " (expected data)")
     data = obj.get("data", {})
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise PayloadError(422, "data must be a JSON object")
     check_limits(data, max_depth, max_keys)
-    user_id = obj.get("user_id")
-    if user_id is not None:
-        if not isinstance(user_id, str) or not USER_ID_RE.fullmatch(user_id):
-            raise PayloadError(422, "user_id must be 1-128 characters of A-Z a-z 0-9 . _ @ + : = -")
-    return data, user_id
+    return data
+
+
+def parse_fields(body: bytes, fields: dict[str, int], *, max_bytes: int) -> dict[str, str]:
+    """A JSON object of exactly *fields* (name -> maximum length), all strings."""
+    obj = parse_object(body, max_bytes=max_bytes, max_depth=2, max_keys=len(fields) + 1)
+    unknown = set(obj) - set(fields)
+    if unknown:
+        raise PayloadError(422, "unknown fields: " + ", ".join(sorted(unknown)[:5]) + f" (expected {', '.join(fields)})")
+    out = {}
+    for name, limit in fields.items():
+        value = obj.get(name)
+        if not isinstance(value, str) or not 1 <= len(value) <= limit:
+            raise PayloadError(422, f"{name} must be a string of 1-{limit} characters")
+        out[name] = value
+    return out
 
 
 def valid_user_id(user_id: str) -> bool:

@@ -1,10 +1,14 @@
 """Run the ASGI app on uvicorn (uvloop + httptools), one or more processes,
 with graceful shutdown: on SIGTERM readiness goes false, the listener closes,
 in-flight requests finish (up to ``graceful_shutdown_seconds``, below ECS's
-default 30 s stop timeout), then the store pool closes."""
+default 30 s stop timeout), then the store pool closes.
+
+With ``app_plane_port`` set, the same process also serves the application plane
+(``app/app_plane.py``) on that port, sharing the public App's ``SessionStore``."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import threading
@@ -56,7 +60,60 @@ class Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+class _Follower(Server):
+    """The application plane's server: it leaves the signals to the public one, which
+    stops it when it stops (so the shared store closes after both)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+class _Leader(Server):
+    follower: _Follower | None = None
+
+    def handle_exit(self, sig, frame) -> None:
+        if self.follower is not None:
+            self.follower.should_exit = True
+        super().handle_exit(sig, frame)
+
+
+def plane_servers(settings: Settings, public=None) -> tuple[Server, Server]:
+    """The public server and the application plane's, on one shared SessionStore."""
+    from .app_plane import AppPlane, check_settings
+    from .http import App
+
+    check_settings(settings)
+    public = public if public is not None else App(settings)
+    # The public App opens the process's SessionStore at startup and exposes it as `store`.
+    plane = AppPlane(settings, lambda: public.store, log=public.obs.log)
+    side = _Follower(uvicorn_config(settings, app=plane, factory=False, workers=1, lifespan="off",
+                                    port=settings.app_plane_port))
+    main = _Leader(uvicorn_config(settings, app=public, factory=False, workers=1))
+    main.follower = side
+    return main, side
+
+
+async def serve_planes(main: Server, side: Server) -> None:
+    side_task = asyncio.create_task(side.serve())
+    try:
+        await main.serve()
+    finally:
+        side.should_exit = True
+        await side_task
+
+
 def serve(settings: Settings) -> None:
+    if settings.app_plane_port:
+        from .config import ConfigError
+
+        try:
+            main, side = plane_servers(settings)
+        except ConfigError as exc:
+            raise SystemExit(f"configuration error: {exc}") from None
+        with asyncio.Runner(loop_factory=main.config.get_loop_factory()) as runner:
+            runner.run(serve_planes(main, side))
+        return
     config = uvicorn_config(settings)
     if settings.workers <= 1:
         Server(config).run()

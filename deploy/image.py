@@ -137,28 +137,35 @@ def default_architecture(environment: str = "dev") -> str:
     return ECS_TO_OCI[load_environment(environment).service.cpu_architecture]
 
 
-def build_image(architecture: str, *, say: Say = print, base: str | None = None) -> BuiltImage:
-    """Build `app/Dockerfile` for `architecture` from the repository root.
+def build_image(architecture: str, *, say: Say = print, base: str | None = None,
+                dockerfile: Path | None = None, context: Path | None = None) -> BuiltImage:
+    """Build `app/Dockerfile` (or `dockerfile`, from `context`) for `architecture` from the repository root.
 
     `base` overrides the base image (a name or ID in the store); by default the official
-    image is pulled and, when no registry answers, the Debian stand-in is used.
+    image is pulled and, when no registry answers, the Debian stand-in is used. Another
+    Dockerfile gets it through the same `PYTHON_IMAGE` argument and `<Dockerfile>.dockerignore`
+    when present (docs/container-contract.md).
     """
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {architecture!r}")
     _require_tools()
     ensure_emulation(architecture)
     base = base or official_base(architecture, say=say) or standin_base(architecture, say=say)
-    name = f"{IMAGE_REPOSITORY}:{architecture}"
+    dockerfile, context = (dockerfile or DOCKERFILE).resolve(), (context or ROOT).resolve()
+    ignorefile = IGNOREFILE if dockerfile == DOCKERFILE else dockerfile.with_name(dockerfile.name + ".dockerignore")
+    repository = IMAGE_REPOSITORY if dockerfile == DOCKERFILE else f"localhost/{dockerfile.parent.name.lower()}"
+    name = f"{repository}:{architecture}"
     WORK.mkdir(parents=True, exist_ok=True)
     iidfile = WORK / f"iid-{architecture}-{uuid.uuid4().hex[:8]}"
-    say(f"building {name} from app/Dockerfile (base {base})")
+    say(f"building {name} from {dockerfile} (context {context}, base {base})")
     started = time.monotonic()
     try:
         _run(buildah_command(
             "bud", "--layers", "--format", "docker", "--isolation", "chroot", "--pull=never",
-            "--platform", f"linux/{architecture}", "--file", str(DOCKERFILE), "--ignorefile", str(IGNOREFILE),
+            "--platform", f"linux/{architecture}", "--file", str(dockerfile),
+            *(["--ignorefile", str(ignorefile)] if ignorefile.exists() else []),
             "--build-arg", f"PYTHON_IMAGE={base}", "--iidfile", str(iidfile), "--tag", name,
-            *_trust_mounts(), str(ROOT)), step=f"buildah bud ({architecture})", say=say, stream=True)
+            *_trust_mounts(), str(context)), step=f"buildah bud ({architecture})", say=say, stream=True)
         image_id = iidfile.read_text().strip().removeprefix("sha256:")
     finally:
         iidfile.unlink(missing_ok=True)
@@ -253,7 +260,7 @@ def standin_base(architecture: str, *, say: Say = print) -> str:
                 "--env", "PATH=/usr/local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                 "--env", "LANG=C.UTF-8", "--cmd", '["python3"]',
                 "--label", f"org.opencontainers.image.description=Debian {DEBIAN_SUITE} stand-in for "
-                           "python:3.11-slim-bookworm (localdev/image.py)",
+                           "python:3.11-slim-bookworm (deploy/image.py)",
                 container), step="buildah config")
             _run(buildah_command("commit", "--quiet", "--format", "docker", container, name), step="buildah commit")
         finally:

@@ -2,6 +2,8 @@
 
     python -m deploy release --env dev                      build + push + deploy + wait
     python -m deploy release --env dev --digest sha256:...  deploy an already-pushed image (rollback)
+    python -m deploy release --env dev --dockerfile examples/flask/Dockerfile --context .
+                                                              another image (docs/container-contract.md)
 
 1. Build the image for the environment's `service.cpu_architecture` (`deploy.image`).
 2. Push it to the environment's ECR repository (`terraform output ecr_repository_url`) with
@@ -67,6 +69,9 @@ class ReleaseFailed(Exception):
 class ReleaseOptions:
     environment: str
     digest: Optional[str] = None  # deploy this already-pushed digest instead of building
+    # Build this Dockerfile from this context instead of app/Dockerfile from the repository root.
+    dockerfile: Optional[Path] = None
+    context: Optional[Path] = None
     registry: Optional[str] = None  # push here instead of the ECR host (HOST:PORT)
     tls_verify: bool = True
     work_dir: Path = ROOT / ".build" / "release"
@@ -95,6 +100,9 @@ def release(options: ReleaseOptions, *, say: Say = print, build: Optional[Callab
     """One release; raises ReleaseFailed with a one-line reason. `build`/`buildah_command`
     default to `deploy.image` (the same image store `make image` uses). `on_pushed(repository,
     digest)` runs after a push, before the deploy (the test tells the emulator's ECR API there)."""
+    if options.digest and (options.dockerfile or options.context):
+        raise ReleaseFailed("--digest deploys an already-pushed image: it takes no --dockerfile or --context")
+    other_image = _other_image(options)  # checked before anything is synthesized or built
     settings = load_environment(options.environment)
     names = settings.names
     env = cli_environment(options.work_dir, options.env)
@@ -128,7 +136,7 @@ def release(options: ReleaseOptions, *, say: Say = print, build: Optional[Callab
             build, buildah_command = build or image.build_image, buildah_command or image.buildah_command
         architecture = OCI_ARCHITECTURE[settings.service.cpu_architecture]
         say(f"  building the image for {architecture} ({settings.service.cpu_architecture} tasks)")
-        built = build(architecture, say=say)
+        built = build(architecture, say=say, **other_image)
         digest = _push(built.name, f"{registry}/{repository}", credentials, options.tls_verify,
                        buildah_command, say)
         if on_pushed is not None:
@@ -148,6 +156,19 @@ def release(options: ReleaseOptions, *, say: Say = print, build: Optional[Callab
     url = _output(stack, env, log, "application_url") or "(no application_url output)"
     say(f"  released {image}\n  {url}")
     return ReleaseResult(digest=digest, previous_digest=previous, image=image, url=url)
+
+
+def _other_image(options: ReleaseOptions) -> dict[str, Path]:
+    """`dockerfile`/`context` keyword arguments of the build, checked; none for the service's image."""
+    if options.dockerfile is None and options.context is None:
+        return {}
+    dockerfile = (options.dockerfile or ROOT / "app" / "Dockerfile").resolve()
+    context = (options.context or ROOT).resolve()
+    if not dockerfile.is_file():
+        raise ReleaseFailed(f"--dockerfile {options.dockerfile}: no such file")
+    if not context.is_dir():
+        raise ReleaseFailed(f"--context {options.context}: no such directory")
+    return {"dockerfile": dockerfile, "context": context}
 
 
 def record_digest(environment: str, digest: str, directory: Optional[Path] = None) -> Path:
@@ -365,6 +386,8 @@ def _last_event(described: dict) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", required=True, dest="environment", help="dev, staging or prod")
     parser.add_argument("--digest", help="deploy this already-pushed sha256:... digest (rollback); no build")
+    parser.add_argument("--dockerfile", type=Path, help="build this Dockerfile instead of app/Dockerfile")
+    parser.add_argument("--context", type=Path, help="its build context (default: the repository root)")
     parser.add_argument("--registry", help="push to HOST:PORT instead of the ECR host (tests)")
     parser.add_argument("--no-tls-verify", action="store_true", help="plain-HTTP registry (tests)")
     parser.add_argument("--no-record", action="store_true",
@@ -377,6 +400,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, *, say: Say = print) -> int:
     options = ReleaseOptions(
         environment=args.environment, digest=args.digest, registry=args.registry,
+        dockerfile=args.dockerfile, context=args.context,
         tls_verify=not args.no_tls_verify, work_dir=args.work_dir or ROOT / ".build" / "release" / args.environment,
         record=not args.no_record, backend_config=tuple(f"-backend-config={value}" for value in args.backend_config))
     try:

@@ -50,15 +50,24 @@ def demo(args: argparse.Namespace) -> int:
         return 1
     print()
     _print_urls(state)
-    print(f"\nAll running. Try it: open {state.load_balancer_url}/ in a browser, or\n"
-          f"  curl -i -c /tmp/jar -b /tmp/jar -X POST {state.load_balancer_url}/api/session "
-          "-H 'content-type: application/json' -d '{\"data\": {\"cart\": 1}}'\n"
+    from localdev.runtime import DEMO_USERS
+
+    accounts = ", ".join(f"{name} / {password}" for name, password in DEMO_USERS.items())
+    lb = state.load_balancer_url
+    print(f"\nAll running. Try it: open {lb}/ in a browser (two browsers or a private window make two\n"
+          f"devices): add an item anonymously, sign in as {accounts}, see your sessions, end the other\n"
+          "device, confirm your password (step-up), sign out everywhere. Or with curl:\n"
+          f"  curl -i -c /tmp/jar -b /tmp/jar -X POST {lb}/api/sign-in -H 'content-type: application/json' "
+          f"-d '{{\"username\": \"alice\", \"password\": \"{DEMO_USERS['alice']}\"}}'\n"
+          f"  curl -b /tmp/jar {lb}/api/sessions\n"
+          f"  curl -i -b /tmp/jar -X DELETE -H 'X-Session-Request: 1' {lb}/api/users/me/sessions\n"
+          f"Add accounts: SESSION_* of an instance + .venv/bin/python -m app users add NAME.  "
           f"Logs: {DEMO_DIR.relative_to(ROOT)}/.  Stop everything: make down")
     return 0
 
 
 def _print_urls(state) -> None:
-    print(f"  load balancer: {state.load_balancer_url}/  (HTML page: visits, session age, serving instance)")
+    print(f"  load balancer: {state.load_balancer_url}/  (the reference application: sign-in, my sessions)")
     for instance in state.instances:
         print(f"  {instance.name}: {instance.url}/")
     print(f"  session store: Redis Cluster, TLS, ACL user, first node {state.store_endpoint}", flush=True)

@@ -67,7 +67,7 @@ def _load_balancer(settings, names, client) -> CheckResult:
     (balancer,) = elb.describe_load_balancers(Names=[names.load_balancer])["LoadBalancers"]
     (group,) = elb.describe_target_groups(Names=[names.target_group])["TargetGroups"]
     lb = settings.load_balancer
-    want = ("ip", lb.health_check_path, lb.health_check_interval_seconds, lb.health_check_timeout_seconds,
+    want = ("ip", settings.service.health_check_path, lb.health_check_interval_seconds, lb.health_check_timeout_seconds,
             lb.healthy_threshold, lb.unhealthy_threshold)
     got = (group["TargetType"], group["HealthCheckPath"], group["HealthCheckIntervalSeconds"],
            group["HealthCheckTimeoutSeconds"], group["HealthyThresholdCount"], group["UnhealthyThresholdCount"])

@@ -46,6 +46,8 @@ defaults
 frontend web
     bind 127.0.0.1:{listen_port}
     http-request set-header X-Forwarded-Proto http
+    # Appends the client's address as the ALB does (the service takes the last entry).
+    option forwardfor
     default_backend session_service
 
 backend session_service

@@ -63,6 +63,9 @@ def service_environment(cluster: RedisCluster, instance: Instance, idle_timeout:
         "SESSION_INSTANCE_NAME": instance.name,
         "SESSION_SERVED_BY_HEADER": "true",
         "SESSION_WORKERS": "1",
+        # Every local client (the drills' load, the check) comes from 127.0.0.1: one address
+        # stands for many clients here, so its creation limit is that of many.
+        "SESSION_CREATE_RATE_PER_MINUTE": "60000",
         "PYTHONPATH": str(ROOT),
     }
 
@@ -90,12 +93,34 @@ def start_runtime(directory: Path, *, lb_port: int = 8080, instances: int = 3,
             start_instance(cluster, instance, directory, idle_timeout)
             state.instances.append(instance)
         state.save()
+        add_demo_users(cluster)
         start_load_balancer(state, lb_port)
         wait_until_all_healthy(state)
     except BaseException:
         stop_runtime(directory)
         raise
     return state, cluster
+
+
+# The reference application's accounts in the demo (printed by `make demo`; local only).
+DEMO_USERS = {"alice": "alice-demo-password", "bob": "bob-demo-password"}
+
+
+def add_demo_users(cluster: RedisCluster) -> None:
+    """Put the demo accounts in the store's user directory, as `python -m app users add` does."""
+    import orjson
+    from redis.cluster import RedisCluster as SyncCluster
+
+    from app.users import directory_key, hash_password
+
+    host, port = cluster.endpoint
+    client = SyncCluster(host=host, port=port, username=cluster.username, password=cluster.password, ssl=True,
+                         ssl_ca_certs=cluster.ca_file)
+    try:
+        for name, password in DEMO_USERS.items():
+            client.set(directory_key(name), orjson.dumps(hash_password(password)))
+    finally:
+        client.close()
 
 
 def start_load_balancer(state: RuntimeState, lb_port: int) -> None:

@@ -38,6 +38,10 @@ from .policy import SessionPolicy
 from .recent import RecentValues
 from .records import Record
 
+# Every counter the core reports through Metrics.incr.
+METRICS = ("SessionsCreated", "SessionReads", "SessionSlides", "SessionMisses", "SessionsExpired", "SessionsUpdated",
+           "SessionsRotated", "SessionsDeleted", "SessionsRevoked", "SessionsEvicted", "StoreErrors", "StoreFull",
+           "StoreBugs")
 CAS_RETRIES = 32
 INDEX_GRACE_MS = 60_000  # the index outlives its newest session by a minute
 

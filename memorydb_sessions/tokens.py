@@ -34,6 +34,15 @@ SESSION_PREFIX = "sess:"
 INDEX_PREFIX = "usess:"
 REVOKED_PREFIX = "urev:"
 RATE_PREFIX = "rate:"
+# The session service's reference application keeps its user directory beside the sessions
+# (app/users.py). Declared here so the stack's ACL rule derives from one list.
+DIRECTORY_PREFIX = "dir:"
+KEY_PREFIXES = (SESSION_PREFIX, INDEX_PREFIX, REVOKED_PREFIX, RATE_PREFIX, DIRECTORY_PREFIX)
+
+
+def acl_key_patterns() -> str:
+    """The ACL key patterns that reach every key this package (and the service) writes."""
+    return " ".join(f"~{prefix}*" for prefix in KEY_PREFIXES)
 
 
 def _b64(raw: bytes) -> str:

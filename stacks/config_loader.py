@@ -21,6 +21,8 @@ from stacks.validation import InvalidSettings, SettingProblem, validate
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 CONFIG_DIR_VARIABLE = "SESSION_CONFIG_DIR"
 DEFAULT_ENVIRONMENTS = ("dev", "staging", "prod")
+# Settings that moved: the old key is an error that names the new one.
+MOVED = {"load_balancer.health_check_path": "service.health_check_path"}
 
 
 def config_dir() -> Path:
@@ -90,10 +92,11 @@ def _build(cls: type, data: Mapping[str, Any], env: str, path: str, problems: li
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     for key in data:
-        if key not in known:
-            problems.append(
-                SettingProblem(env, f"{path}{key}", data[key], f"is not a known setting (known: {', '.join(sorted(known))})")
-            )
+        if key in known:
+            continue
+        moved = MOVED.get(f"{path}{key}")
+        rule = f"has moved to {moved}" if moved else f"is not a known setting (known: {', '.join(sorted(known))})"
+        problems.append(SettingProblem(env, f"{path}{key}", data[key], rule))
     values: dict[str, Any] = {}
     for item in dataclasses.fields(cls):
         if item.name not in data:
@@ -127,6 +130,12 @@ def _convert(value: Any, kind: Any) -> tuple[Any, str | None]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             return None, "must be a list of strings"
         return tuple(value), None
+    if origin is dict:  # a table of plain values: strings, numbers, booleans (as their TOML text)
+        if not isinstance(value, dict):
+            return None, "must be a table"
+        if not all(isinstance(v, (str, int, float)) for v in value.values()):  # bool is an int
+            return None, "must be a table of strings, numbers or booleans"
+        return {k: (("true" if v else "false") if isinstance(v, bool) else str(v)) for k, v in value.items()}, None
     if kind is bool:
         return (value, None) if isinstance(value, bool) else (None, "must be true or false")
     if kind is int:

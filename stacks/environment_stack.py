@@ -11,7 +11,9 @@ from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdent
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
+from stacks.app_plane import app_plane_ingress
 from stacks.encryption import EncryptionKey, EncryptionKeyProps
+from stacks.contract import CONFIG_DIGEST_VARIABLE, plain_environment
 from stacks.endpoints import Endpoints, EndpointsProps
 from stacks.load_balancer import LoadBalancer, LoadBalancerProps
 from stacks.monitoring import ROLLBACK_ALARMS, Monitoring, MonitoringProps
@@ -25,10 +27,6 @@ from stacks.session_store import SessionStore, SessionStoreProps
 from stacks.settings import EnvironmentSettings
 from stacks.variables import StackVariables, define_variables, release_parameter_name
 from stacks.waf import Waf, WafProps
-
-
-# The digest of the Parameter Store values (stacks.parameters): rolls the tasks when one changes.
-CONFIG_DIGEST_VARIABLE = "SESSION_CONFIG_DIGEST"
 
 
 class EnvironmentStack(TerraformStack):
@@ -74,7 +72,7 @@ class EnvironmentStack(TerraformStack):
         balancer = LoadBalancer(self, "load-balancer", LoadBalancerProps(
             names=names, settings=settings.load_balancer, account_id=self._account_id, partition=self._partition,
             vpc_id=network.vpc_id, subnet_ids=network.public_subnet_ids, ingress_cidrs=v.allowed_ingress_cidrs,
-            target_port=settings.service.container_port))
+            target_port=settings.service.container_port, health_check_path=settings.service.health_check_path))
         if settings.waf_enabled:
             waf = Waf(self, "waf", WafProps(
                 names=names, settings=settings.waf, load_balancer_arn=balancer.arn,
@@ -86,7 +84,7 @@ class EnvironmentStack(TerraformStack):
             partition=self._partition, kms_key_arn=key_arn, vpc_id=network.vpc_id,
             subnet_ids=network.private_subnet_ids, task_cpu=v.ecs_task_cpu, task_memory=v.ecs_task_memory,
             desired_count=v.desired_count, image_digest=v.image_digest, secrets=parameters.secrets,
-            environment={**self._plain_environment(), CONFIG_DIGEST_VARIABLE: parameters.digest},
+            environment={**plain_environment(settings), CONFIG_DIGEST_VARIABLE: parameters.digest},
             parameter_path_arn=parameters.path_arn,
             store_cluster_arn=store.cluster_arn, store_user_arn=store.user_arn,
             target_group_arn=balancer.target_group_arn, depends_on=tuple(balancer.listeners),
@@ -101,6 +99,8 @@ class EnvironmentStack(TerraformStack):
         link(self, "alb-to-service", source_group_id=balancer.security_group_id,
              target_group_id=service.security_group_id, port=settings.service.container_port,
              description="Load balancer to the session service")
+        app_plane_ingress(self, service_group_id=service.security_group_id, port=settings.service.app_plane_port,
+                          source_groups=settings.service.app_plane_source_security_groups if settings.service.app_plane_port else ())
         link(self, "service-to-store", source_group_id=service.security_group_id,
              target_group_id=store.security_group_id, port=store.port,
              description="Session service to the session store (TLS)")
@@ -125,22 +125,6 @@ class EnvironmentStack(TerraformStack):
         self._output("ecr_repository_url", service.repository_url, "Push the session service image here")
         self._output("log_group_name", service.log_group_name, "CloudWatch log group of the service")
         self._output("dashboard_name", monitoring.dashboard_name, "CloudWatch dashboard of this environment")
-
-    def _plain_environment(self) -> dict[str, str]:
-        """Values that are not configuration: fixed by the stack, not read from Parameter Store."""
-        s = self._settings
-        return {
-            "SESSION_ENVIRONMENT": s.name,
-            "SESSION_HTTP_PORT": str(s.service.container_port),
-            "SESSION_MAX_PAYLOAD_BYTES": str(s.sessions.max_payload_bytes),
-            "AWS_REGION": s.region,
-            "SESSION_SERVED_BY_HEADER": "false",
-            # Every client request arrives over HTTPS (port 80 only redirects): cookies are
-            # always __Host-/Secure and responses carry HSTS.
-            "SESSION_REQUIRE_HTTPS": "true" if s.https else "false",
-            "SESSION_REQUEST_LOG_SAMPLE_RATE": f"{s.service.request_log_sample_rate:g}",
-            "SESSION_SLOW_REQUEST_MS": str(s.service.slow_request_ms),
-        }
 
     def _backend(self, settings: EnvironmentSettings) -> None:
         S3Backend(self, bucket=settings.backend.state_bucket, key=settings.state_key,

@@ -45,6 +45,7 @@ class LoadBalancerProps:
     subnet_ids: list[str]
     ingress_cidrs: list[str]  # Terraform variable token (allowed_ingress_cidrs)
     target_port: int
+    health_check_path: str  # the container's (`[service] health_check_path`)
 
 
 class LoadBalancer(Construct):
@@ -71,7 +72,7 @@ class LoadBalancer(Construct):
             self, "target-group", name=names.target_group, port=props.target_port, protocol="HTTP",
             target_type="ip", vpc_id=props.vpc_id, deregistration_delay=str(s.deregistration_delay_seconds),
             health_check=LbTargetGroupHealthCheck(
-                enabled=True, path=s.health_check_path, port="traffic-port", protocol="HTTP", matcher="200",
+                enabled=True, path=props.health_check_path, port="traffic-port", protocol="HTTP", matcher="200",
                 interval=s.health_check_interval_seconds, timeout=s.health_check_timeout_seconds,
                 healthy_threshold=s.healthy_threshold, unhealthy_threshold=s.unhealthy_threshold),
             stickiness=LbTargetGroupStickiness(type="lb_cookie", enabled=False))

@@ -52,6 +52,13 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from constructs import Construct
 
 from stacks import policies
+from stacks.contract import (
+    CONTAINER_HEALTH_CHECK,
+    LINUX_PARAMETERS,
+    SCRATCH_PATH,
+    TASK_ROLE_ACTIONS,
+    health_check_command,
+)
 from stacks.names import ResourceNames
 from stacks.security_groups import security_group
 from stacks.settings import ServiceSettings
@@ -64,12 +71,7 @@ from stacks.variables import (
     released_count,
 )
 
-HEALTH_CHECK_COMMAND = ["CMD", "python", "-m", "app", "healthcheck"]
-CONTAINER_USER = "10001:10001"  # the image's unprivileged user (see app's Dockerfile)
-SCRATCH_VOLUME = "tmp"  # the only writable path: /tmp
-# `add: []` spelled out: AWS stores it so, and the provider compares nested lists as sent
-# (a missing `add` would replace the task definition on every plan; emulator/fills/ecs_task_definitions.py).
-LINUX_PARAMETERS = {"initProcessEnabled": True, "capabilities": {"add": [], "drop": ["ALL"]}}
+SCRATCH_VOLUME = "tmp"  # the task volume mounted at contract.SCRATCH_PATH
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,7 @@ class Service(Construct):
         role = IamRole(self, "task-role", name=p.names.task_role,
                        assume_role_policy=policies.service_trust("ecs-tasks.amazonaws.com", p.account_id))
         IamRolePolicy(self, "task-policy", role=role.id, name="connect-session-store", policy=policies.document(
-            policies.statement(["memorydb:Connect"], [p.store_cluster_arn, p.store_user_arn], sid="ConnectSessionStore")))
+            policies.statement(list(TASK_ROLE_ACTIONS), [p.store_cluster_arn, p.store_user_arn], sid="ConnectSessionStore")))
         return role
 
     def _task_definition(self, repository_url: str, log_group: str, execution_role_arn: str,
@@ -250,21 +252,24 @@ class Service(Construct):
             "name": p.names.container,
             "image": f"{repository_url}@{p.image_digest}",
             "essential": True,
-            "user": CONTAINER_USER,
+            "user": s.user,
             "readonlyRootFilesystem": True,
             "privileged": False,
             "linuxParameters": LINUX_PARAMETERS,
-            "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": "/tmp", "readOnly": False}],
-            "portMappings": [{"name": "http", "containerPort": s.container_port, "protocol": "tcp"}],
+            "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": SCRATCH_PATH, "readOnly": False}],
+            # awsvpc: the ENI exposes container ports as declared (the plane's only when on).
+            "portMappings": [{"name": "http", "containerPort": s.container_port, "protocol": "tcp"}] + (
+                [{"name": "app-plane", "containerPort": s.app_plane_port, "protocol": "tcp"}] if s.app_plane_port else []),
             "secrets": [{"name": name, "valueFrom": arn} for name, arn in sorted(p.secrets.items())],
             "environment": [{"name": name, "value": value} for name, value in sorted(p.environment.items())],
-            "healthCheck": {"command": HEALTH_CHECK_COMMAND, "interval": 30, "timeout": 5, "retries": 3,
-                            "startPeriod": min(s.health_check_grace_period_seconds, 300) or 10},
+            **self._health_check(),
             "stopTimeout": s.stop_timeout_seconds,
             "logConfiguration": {"logDriver": "awslogs", "options": {
                 "awslogs-group": log_group, "awslogs-region": p.region, "awslogs-stream-prefix": "session-app",
                 "mode": "non-blocking", "max-buffer-size": "4m"}},
         }
+        if s.command is not None:
+            container["command"] = list(s.command)  # else ECS runs the image's CMD
         return EcsTaskDefinition(
             self, "task", family=p.names.task_family, network_mode="awsvpc", requires_compatibilities=["FARGATE"],
             count=released_count(),
@@ -282,6 +287,15 @@ class Service(Construct):
                 condition=fargate_size_condition(),
                 error_message="ecs_task_cpu and ecs_task_memory must be a Fargate task size (see docs/configuration.md).")]),
         )
+
+    def _health_check(self) -> dict:
+        """`healthCheck` from the settings, or nothing for `health_check_command = []`."""
+        s = self._props.settings
+        if not s.health_check_command:
+            return {}
+        command = health_check_command(s.health_check_command, s.container_port, s.health_check_path)
+        return {"healthCheck": {"command": ["CMD", *command], **CONTAINER_HEALTH_CHECK,
+                                "startPeriod": min(s.health_check_grace_period_seconds, 300) or 10}}
 
 
 def _first(resource, attribute: str) -> str:

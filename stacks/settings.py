@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
+from memorydb_sessions.tokens import acl_key_patterns
+from stacks.contract import SERVICE_HEALTH_CHECK
 from stacks.names import ResourceNames
 
 NatGatewayMode = Literal["single", "per_az"]
@@ -61,9 +63,11 @@ class SessionStoreSettings:
     # "iam": short-lived SigV4 tokens, no static secret. "password" is rejected by validation:
     # provider 5.100 has no write-only password on aws_memorydb_user, so it would land in state.
     auth_mode: StoreAuthMode = "iam"
-    # ACL rules of the service's MemoryDB user: only the session keys (`sess:*`, `usess:*`),
-    # every command except the dangerous ones (FLUSHALL, CONFIG, KEYS, INFO, ...).
-    access_string: str = "on ~sess:* ~usess:* &* +@all -@dangerous"
+    # ACL rules of the service's MemoryDB user: only the keys the session core and the service
+    # write (memorydb_sessions.tokens.KEY_PREFIXES: sessions, user indexes, revocation marks,
+    # rate windows, the user directory), every command except the dangerous ones (FLUSHALL,
+    # CONFIG, KEYS, INFO, ...).
+    access_string: str = f"on {acl_key_patterns()} &* +@all -@dangerous"
     snapshot_retention_days: int = 7
     snapshot_window: str = "03:00-04:00"
     maintenance_window: str = "sun:05:00-sun:06:00"
@@ -90,7 +94,21 @@ class ServiceSettings:
     # Digest (sha256:...) of the released image in the ECR repository; None until the first
     # `make release`, and then the service is not created (see docs/architecture.md).
     image_digest: Optional[str] = None
+    # The container contract (docs/container-contract.md): what any image released here gets.
     container_port: int = 8080
+    # One path for the ALB target group's check and, through `{path}`, the container's own.
+    health_check_path: str = "/healthz"
+    # Exec form without "CMD"; `{port}` and `{path}` are replaced by container_port and
+    # health_check_path. The default is the session service's check (it knows only /healthz);
+    # an empty list: no container health check (the ALB's still applies).
+    health_check_command: tuple[str, ...] = SERVICE_HEALTH_CHECK
+    # ECS `command`: None runs the image's CMD.
+    command: Optional[tuple[str, ...]] = None
+    # uid[:gid] the container runs as; never root (the session service's image uses 10001).
+    user: str = "10001:10001"
+    # Extra plain environment values ([service.environment]); SESSION_*, AWS_* and ECS_* names
+    # belong to the stack and to ECS.
+    environment: dict[str, str] = field(default_factory=dict)
     desired_count: int = 2
     min_capacity: int = 2
     max_capacity: int = 10
@@ -112,6 +130,11 @@ class ServiceSettings:
     # Terraform `prevent_destroy` on the ECS service and its scalable target, and a plan that finds
     # no image digest fails unless `-var allow_no_service=true`. None: on exactly in production.
     prevent_destroy: Optional[bool] = None
+    # Application plane (docs/security.md): a second port for trusted backends, 0: off. Open only
+    # from these security groups, never to the load balancer; callers' IAM roles must be listed.
+    app_plane_port: int = 0
+    app_plane_source_security_groups: tuple[str, ...] = ()
+    trusted_caller_arns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,7 +148,7 @@ class LoadBalancerSettings:
     domain_name: Optional[str] = None
     hosted_zone_id: Optional[str] = None
     ingress_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
-    health_check_path: str = "/healthz"
+    # The path is the container's: `[service] health_check_path`.
     health_check_interval_seconds: int = 30
     health_check_timeout_seconds: int = 5
     healthy_threshold: int = 2

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from stacks.contract import SERVICE_KEEP_ALIVE_SECONDS
+from stacks.contract import SERVICE_HEALTH_CHECK, SERVICE_KEEP_ALIVE_SECONDS
 from stacks.limits import (
     CLOUDWATCH_LOG_RETENTION_DAYS,
     FARGATE_MEMORY_BY_CPU,
@@ -61,6 +61,12 @@ HOSTED_ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")  # Route 53: up to 32 uppercase
 EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org", "example", "test", "invalid")
 # AWS WAF rate-based rules: limit per evaluation window (5 minutes here), 10 to 2,000,000,000.
 WAF_RATE_LIMIT = (10, 2_000_000_000)
+# Portable environment variable names (POSIX); ECS passes them to the container as given.
+ENVIRONMENT_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+# Prefixes of names the stack sets (SESSION_*, AWS_REGION) or ECS and the AWS SDKs read
+# (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, ECS_CONTAINER_METADATA_URI_V4): never the user's.
+RESERVED_ENVIRONMENT_PREFIXES = ("SESSION_", "AWS_", "ECS_")
+CONTAINER_USER = re.compile(r"^(\d+)(?::(\d+))?$")
 ECR_NAME = re.compile(r"^(?=.{2,256}$)[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 
 
@@ -193,6 +199,7 @@ def _service_rules(s, check: Check) -> None:
           f"must satisfy min_capacity ({v.min_capacity}) <= desired_count <= max_capacity ({v.max_capacity})")
     check("service.container_port", v.container_port, 1024 <= v.container_port <= 65535,
           "must be 1024-65535 (the container runs as a non-root user)")
+    _app_plane_rules(v, check)
     if v.image_digest is not None:
         check("service.image_digest", v.image_digest, bool(IMAGE_DIGEST.match(v.image_digest)),
               "must be an image digest: sha256: and 64 lowercase hex digits (or unset before the first release)")
@@ -211,6 +218,55 @@ def _service_rules(s, check: Check) -> None:
     for field in ("scale_in_cooldown_seconds", "scale_out_cooldown_seconds"):
         value = getattr(v, field)
         check(f"service.{field}", value, 0 <= value <= 3600, "must be 0-3600 seconds")
+    _contract_rules(v, check)
+
+
+def _contract_rules(v, check: Check) -> None:
+    """The container contract's settings (docs/container-contract.md)."""
+    check("service.health_check_path", v.health_check_path, bool(HEALTH_CHECK_PATH.match(v.health_check_path)),
+          "must be a URL path starting with / (letters, digits, / _ . ~ -)")
+    command = v.health_check_command
+    check("service.health_check_command", list(command), all(part.strip() for part in command),
+          "must be a list of non-empty strings (exec form, without \"CMD\"), or [] for no container health check")
+    check("service.health_check_command", list(command), tuple(command) != SERVICE_HEALTH_CHECK
+          or v.health_check_path == "/healthz",
+          "must be set when health_check_path is not /healthz: the default (the session service's "
+          "`python -m app healthcheck`) checks /healthz only; e.g. a command with {port} and {path}")
+    if v.command is not None:
+        check("service.command", list(v.command), len(v.command) >= 1 and all(part.strip() for part in v.command),
+              "must be a non-empty list of non-empty strings (exec form), or unset for the image's CMD")
+    user = CONTAINER_USER.match(v.user)
+    check("service.user", v.user, bool(user), "must be uid or uid:gid in digits (names need /etc/passwd in the image)")
+    check("service.user", v.user, not user or 0 not in (int(user.group(1)), int(user.group(2) or 1)),
+          "must not be root (uid or gid 0): the task runs unprivileged")
+    for name, value in v.environment.items():
+        check(f"service.environment.{name}", value, bool(ENVIRONMENT_VARIABLE.match(name)),
+              "must be named with letters, digits and _, not starting with a digit")
+        check(f"service.environment.{name}", value, not name.upper().startswith(RESERVED_ENVIRONMENT_PREFIXES),
+              f"is reserved: {', '.join(p + '*' for p in RESERVED_ENVIRONMENT_PREFIXES)} names are set by the "
+              "stack or read by ECS and the AWS SDKs (docs/container-contract.md)")
+
+
+SECURITY_GROUP_ID = re.compile(r"sg-([0-9a-f]{8}|[0-9a-f]{17})")
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
+
+
+def _app_plane_rules(v, check: Check) -> None:
+    port = v.app_plane_port
+    check("service.app_plane_port", port, port == 0 or 1024 <= port <= 65535,
+          "must be 0 (off) or 1024-65535 (the container runs as a non-root user)")
+    check("service.app_plane_port", port, port != v.container_port, "must differ from container_port")
+    for group in v.app_plane_source_security_groups:
+        check("service.app_plane_source_security_groups", group, bool(SECURITY_GROUP_ID.fullmatch(group)),
+              "must be security group ids (sg- and 8 or 17 hex digits)")
+    for arn in v.trusted_caller_arns:
+        check("service.trusted_caller_arns", arn, bool(ROLE_ARN.fullmatch(arn)),
+              "must be IAM role ARNs (arn:aws:iam::<12-digit account>:role/<name>)")
+    if port:
+        check("service.app_plane_source_security_groups", v.app_plane_source_security_groups,
+              bool(v.app_plane_source_security_groups), "must name at least one group when app_plane_port is set")
+        check("service.trusted_caller_arns", v.trusted_caller_arns, bool(v.trusted_caller_arns),
+              "must name at least one role when app_plane_port is set")
 
 
 def _regional_arn(check: Check, field: str, arn: str, pattern: re.Pattern, region: str, shape: str, what: str,
@@ -230,8 +286,6 @@ def _load_balancer_rules(s, check: Check) -> None:
           "must list at least one CIDR block")
     for cidr in lb.ingress_cidrs:
         check("load_balancer.ingress_cidrs", cidr, _network(cidr) is not None, "must be an IPv4 CIDR block")
-    check("load_balancer.health_check_path", lb.health_check_path, bool(HEALTH_CHECK_PATH.match(lb.health_check_path)),
-          "must be a URL path starting with /")
     check("load_balancer.health_check_interval_seconds", lb.health_check_interval_seconds,
           5 <= lb.health_check_interval_seconds <= 300, "must be 5-300 seconds")
     check("load_balancer.health_check_timeout_seconds", lb.health_check_timeout_seconds,

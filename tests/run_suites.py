@@ -27,6 +27,8 @@ LOGS = ROOT / ".build" / "test-logs"
 SUITES: dict[str, list[str]] = {
     "infra": ["tests/infra"],
     "app": ["tests/app"],
+    # The session library's core and its framework integrations, on one cluster of their own.
+    "lib": ["tests/lib"],
     "emulator": ["tests/emulator", "--ignore=tests/emulator/test_emulator_egress_alerts.py"],
     # Provider waits (S3 lifecycle), not CPU: runs beside the emulator suite instead of after it.
     "emulator-egress": ["tests/emulator/test_emulator_egress_alerts.py"],

@@ -24,6 +24,14 @@ from hypothesis import settings as hypothesis_settings  # noqa: E402
 
 from localdev import procs  # noqa: E402
 from localdev.redis_cluster import RedisCluster  # noqa: E402
+from memorydb_sessions import tokens  # noqa: E402
+
+CUSTOM_HEADER = "X-Session-Request"
+PASSWORD = "correct horse battery"
+# Defaults of the test services: many sessions per user and client (tests create hundreds
+# from 127.0.0.1); the tests of those limits start services with the real defaults.
+TEST_LIMITS = {"SESSION_CREATE_RATE_PER_MINUTE": "100000", "SESSION_MAX_SESSIONS_PER_USER": "1000",
+               "SESSION_SIGNIN_FAILURES_PER_CLIENT": "100000"}
 
 
 # No per-example deadline: a loaded 2-core machine must not turn slowness into failures.
@@ -53,7 +61,10 @@ class Service:
         self.url = f"http://127.0.0.1:{port}"
 
     def client(self, **kw) -> httpx.Client:
-        """An HTTP client that never stores cookies: tests send them explicitly."""
+        """An HTTP client that never stores cookies (tests send them explicitly) and marks
+        its requests as the page's script does (X-Session-Request), so the forgery checks
+        let its bodiless POST/DELETE through; tests of those checks build their own."""
+        kw.setdefault("headers", {}).setdefault(CUSTOM_HEADER, "1")
         return httpx.Client(base_url=self.url, timeout=15, cookies=no_cookie_jar(), **kw)
 
     def logs(self) -> str:
@@ -70,6 +81,7 @@ def no_cookie_jar() -> CookieJar:
 def start_service(tmp_dir: Path, env_overrides: dict) -> Service:
     port = procs.free_port()
     env = {
+        **TEST_LIMITS,
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
         "PYTHONPATH": str(ROOT),
@@ -158,17 +170,59 @@ def session_cookie(resp: httpx.Response, name: str = "sid") -> str | None:
     return None
 
 
-def new_session(http: httpx.Client, data=None, user_id=None, headers=None) -> str:
+def key_of(token: str) -> str:
+    """The store key of a session: the token's digest, never the token."""
+    return tokens.session_key(token)
+
+
+def ensure_user(redis_client, name: str, password: str = PASSWORD) -> None:
+    """Put *name* in the reference application's directory (a cheap scrypt cost: tests
+    sign in thousands of times; the cost is stored with each hash)."""
+    import orjson
+
+    from app.users import directory_key, hash_password
+
+    redis_client.set(directory_key(name), orjson.dumps(hash_password(password, n=2**10)))
+
+
+_USERS_MADE: set[str] = set()
+
+
+def sign_in(http: httpx.Client, user: str, *, redis_client=None, token: str | None = None,
+            password: str = PASSWORD, headers=None) -> str:
+    """Sign *user* in (creating the account first when *redis_client* is given) and return
+    the new session's token."""
+    if redis_client is not None and user not in _USERS_MADE:
+        ensure_user(redis_client, user, password)
+        _USERS_MADE.add(user)
+    h = dict(headers or {})
+    if token:
+        h.update(cookie(token))
+    r = http.post("/api/sign-in", json={"username": user, "password": password}, headers=h)
+    assert r.status_code == 201, r.text
+    new = session_cookie(r)
+    assert new and new != token
+    return new
+
+
+def new_session(http: httpx.Client, data=None, headers=None) -> str:
     body = {}
     if data is not None:
         body["data"] = data
-    if user_id is not None:
-        body["user_id"] = user_id
     r = http.post("/api/session", json=body, headers=headers or {})
     assert r.status_code == 201, r.text
     sid = session_cookie(r)
     assert sid
     return sid
+
+
+def user_session(http: httpx.Client, redis_client, user: str, data=None) -> str:
+    """A signed-in session of *user* holding *data*."""
+    token = sign_in(http, user, redis_client=redis_client)
+    if data is not None:
+        r = http.patch("/api/session", json=data, headers=cookie(token))
+        assert r.status_code == 200, r.text
+    return token
 
 
 def cookie(sid: str, name: str = "sid") -> dict:

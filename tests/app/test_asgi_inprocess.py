@@ -10,10 +10,12 @@ import httpx
 from app.config import Settings
 from app.http import App
 
+from .conftest import TEST_LIMITS
+
 
 def test_readiness_goes_false_when_draining(cluster):
     async def run():
-        app = App(Settings.from_env(cluster.client_env()), log_requests=False, handle_signals=False)
+        app = App(Settings.from_env({**cluster.client_env(), **TEST_LIMITS}), log_requests=False, handle_signals=False)
         await app.startup()
         try:
             transport = httpx.ASGITransport(app=app)

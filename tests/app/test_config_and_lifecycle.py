@@ -147,3 +147,23 @@ def test_two_worker_processes_serve_and_stop(service_factory):
     svc.proc.wait(30)
     time.sleep(0.5)
     assert not any(procs.pid_alive(p) for p in pids)
+
+
+def test_hostname_checks_off_require_a_ca_file():
+    """Without the name check, any certificate the system trust store accepts would pass."""
+    with pytest.raises(ConfigError, match="SESSION_STORE_CA_FILE is required"):
+        Settings.from_env({"SESSION_STORE_ENDPOINT": "h", "SESSION_STORE_TLS_CHECK_HOSTNAME": "false"},
+                          use_parameter_store=False)
+
+
+@pytest.mark.parametrize(("name", "value", "rule"), [
+    ("SESSION_LIMIT_ACTION", "drop", "evict-oldest"),
+    ("SESSION_IDLE_SLIDE_SECONDS", "5000", "between 1 and 3600"),
+    ("SESSION_MAX_SESSIONS_PER_USER", "0", "between 1 and 1000"),
+    ("SESSION_ALLOWED_ORIGINS", "https://ok.example,evil", "is not an origin"),
+    ("SESSION_TRUSTED_CALLER_ARNS", "arn:aws:iam::123:role/x", "is not an IAM role ARN"),
+])
+def test_trust_settings_are_validated_naming_the_variable(name, value, rule):
+    with pytest.raises(ConfigError, match=name) as raised:
+        Settings.from_env({"SESSION_STORE_ENDPOINT": "h", name: value}, use_parameter_store=False)
+    assert rule in str(raised.value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import cookie, new_session, session_cookie
+from .conftest import cookie, key_of, new_session, session_cookie, user_session
 
 
 def test_healthz(http):
@@ -36,13 +36,20 @@ def test_create_sets_cookie_and_returns_201(http, service):
     attrs = [a.strip() for a in raw.split(";")]
     name, _, value = attrs[0].partition("=")
     assert name == "sid"
-    assert len(value) == 43  # 256 bits, base64url
+    assert len(value) == 55  # a 72-bit slot tag + 256 random bits, base64url
     assert "HttpOnly" in attrs and "SameSite=Lax" in attrs and "Path=/" in attrs
     assert not any(a.lower().startswith("domain") for a in attrs)
     assert "Secure" not in attrs  # plain HTTP (local)
-    max_age = int(next(a for a in attrs if a.startswith("Max-Age=")).split("=")[1])
-    assert 0 < max_age <= 43200
+    # A browser-session cookie by default (OWASP): no Max-Age, no Expires.
+    assert not any(a.lower().startswith(("max-age", "expires")) for a in attrs)
     assert r.headers["cache-control"] == "no-store"
+
+
+def test_persistent_cookie_is_a_setting(service_factory):
+    with service_factory(SESSION_COOKIE_PERSISTENT="true").client() as c:
+        raw = c.post("/api/session").headers["set-cookie"]
+    max_age = int(next(a for a in raw.split("; ") if a.startswith("Max-Age=")).split("=")[1])
+    assert 0 < max_age <= 43200
 
 
 def test_create_with_empty_body(http):
@@ -69,11 +76,20 @@ def test_https_cookie_uses_host_prefix(http):
 
 def test_read_slides_idle_expiry(http, redis_client):
     sid = new_session(http, {"a": 1})
-    redis_client.expire(f"sess:{sid}", 100)
+    redis_client.expire(key_of(sid), 100)
     r = http.get("/api/session", headers=cookie(sid))
     assert r.status_code == 200
     assert r.json()["data"] == {"a": 1}
-    assert redis_client.ttl(f"sess:{sid}") > 1000  # back to the 1800 s idle timeout
+    assert redis_client.ttl(key_of(sid)) > 1000  # back to the 1800 s idle timeout
+
+
+def test_fresh_reads_write_nothing(http, redis_client):
+    """The idle expiry slides only when it is SESSION_IDLE_SLIDE_SECONDS stale: a read of a
+    fresh session leaves its TTL alone (on MemoryDB a write waits for the transaction log)."""
+    sid = new_session(http, {"a": 1})
+    redis_client.pexpire(key_of(sid), 1800 * 1000 - 30_000)  # 30 s stale: below the 60 s slide
+    assert http.get("/api/session", headers=cookie(sid)).status_code == 200
+    assert redis_client.pttl(key_of(sid)) <= 1800 * 1000 - 30_000
 
 
 def test_read_without_session_is_401(http):
@@ -95,7 +111,7 @@ def test_patch_merges(http):
 
 
 def test_patch_unknown_session_is_401(http):
-    r = http.patch("/api/session", json={"a": 1}, headers=cookie("A" * 43))
+    r = http.patch("/api/session", json={"a": 1}, headers=cookie("A" * 55))
     assert r.status_code == 401
 
 
@@ -104,15 +120,15 @@ def test_delete_destroys_and_clears_cookie(http, redis_client):
     r = http.delete("/api/session", headers=cookie(sid))
     assert r.status_code == 204
     assert "Max-Age=0" in r.headers["set-cookie"]
-    assert redis_client.exists(f"sess:{sid}") == 0
+    assert redis_client.exists(key_of(sid)) == 0
     assert http.get("/api/session", headers=cookie(sid)).status_code == 401
     # Deleting again (or without a cookie) is fine: idempotent.
     assert http.delete("/api/session", headers=cookie(sid)).status_code == 204
     assert http.delete("/api/session").status_code == 204
 
 
-def test_rotate_issues_new_id_and_kills_old(http):
-    sid = new_session(http, {"cart": ["book"]}, user_id="rot-user")
+def test_rotate_issues_new_id_and_kills_old(http, redis_client):
+    sid = user_session(http, redis_client, "rot-user", {"cart": ["book"]})
     r = http.post("/api/session/rotate", headers=cookie(sid))
     assert r.status_code == 200
     new = session_cookie(r)
@@ -129,7 +145,7 @@ def test_rotate_issues_new_id_and_kills_old(http):
 
 def test_rotate_without_session_is_401(http):
     assert http.post("/api/session/rotate").status_code == 401
-    assert http.post("/api/session/rotate", headers=cookie("B" * 43)).status_code == 401
+    assert http.post("/api/session/rotate", headers=cookie("B" * 55)).status_code == 401
 
 
 def test_rotate_twice_concurrently_has_one_winner(service):
@@ -146,18 +162,19 @@ def test_rotate_twice_concurrently_has_one_winner(service):
     assert codes.count(401) == 7
 
 
-def test_index_page_counts_visits(http):
+def test_index_page_is_static_and_creates_nothing(http, redis_client):
+    """GET never changes state: the page mints no session and names no instance (the
+    hostname on Fargate carries the task's private address)."""
+    before = redis_client.dbsize()
     r = http.get("/")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
-    assert "default-src 'none'" in r.headers["content-security-policy"]
-    sid = session_cookie(r)
-    assert '<dd id="visits">1</dd>' in r.text
-    assert "test-instance" in r.text
-    r = http.get("/", headers=cookie(sid))
-    assert '<dd id="visits">2</dd>' in r.text
-    r = http.get("/", headers=cookie(sid))
-    assert '<dd id="visits">3</dd>' in r.text
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "set-cookie" not in r.headers
+    assert "test-instance" not in r.text
+    assert redis_client.dbsize() == before
+    assert http.get("/static/app.js").headers["content-type"].startswith("text/javascript")
 
 
 def test_head_index_answers_200_without_side_effects(http):
@@ -177,11 +194,11 @@ def test_unknown_route_is_404_and_wrong_method_405(http):
     assert http.get("/api/session/rotate").status_code == 405
 
 
-def test_request_log_lines_are_json_and_never_contain_ids(service):
+def test_request_log_lines_are_json_and_never_contain_ids(service, redis_client):
     import json
 
     with service.client() as c:
-        sid = new_session(c, {"secret": "x"}, user_id="log-user")
+        sid = user_session(c, redis_client, "log-user", {"secret": "x"})
         c.get("/api/session", headers=cookie(sid))
         c.delete("/api/users/log-user/sessions", headers=cookie(sid))
     logs = service.logs()

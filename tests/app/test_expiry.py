@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from .conftest import cookie, new_session
+from .conftest import cookie, key_of, new_session
 
 IDLE, ABSOLUTE = 3, 8
 
@@ -21,10 +21,10 @@ def short(service_factory):
 def test_idle_expiry(short, redis_client):
     with short.client() as c:
         sid = new_session(c, {"a": 1})
-        assert 0 < redis_client.ttl(f"sess:{sid}") <= IDLE
+        assert 0 < redis_client.ttl(key_of(sid)) <= IDLE
         time.sleep(IDLE + 1.5)
         assert c.get("/api/session", headers=cookie(sid)).status_code == 401
-        assert redis_client.exists(f"sess:{sid}") == 0
+        assert redis_client.exists(key_of(sid)) == 0
 
 
 def test_reads_slide_idle_expiry_until_absolute_lifetime(short):
@@ -32,8 +32,7 @@ def test_reads_slide_idle_expiry_until_absolute_lifetime(short):
         r = c.post("/api/session", json={"data": {}})
         start = time.monotonic()
         sid = r.headers["set-cookie"].split(";")[0].split("=", 1)[1]
-        max_age = int([a for a in r.headers["set-cookie"].split("; ") if a.startswith("Max-Age=")][0][8:])
-        assert max_age <= ABSOLUTE  # the cookie never outlives the absolute lifetime
+        assert "Max-Age" not in r.headers["set-cookie"]  # a browser-session cookie; the store ends the session
         # Reads every ~1 s keep it alive well past the idle timeout...
         while time.monotonic() - start < IDLE + 2:
             time.sleep(1.0)
@@ -54,7 +53,7 @@ def test_ttl_never_extends_past_absolute_lifetime(short, redis_client):
             assert c.get("/api/session", headers=cookie(sid)).status_code == 200
         # At most 2 s of absolute lifetime are left: the sliding TTL is capped to
         # that, not reset to the 3 s idle timeout.
-        assert redis_client.pttl(f"sess:{sid}") <= 2100
+        assert redis_client.pttl(key_of(sid)) <= 2100
 
 
 def test_expired_session_cannot_be_rotated_or_patched(short):

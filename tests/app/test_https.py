@@ -12,6 +12,8 @@ import pytest
 from app.config import ConfigError, Settings
 from app.http import App
 
+from .conftest import TEST_LIMITS
+
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -19,7 +21,7 @@ def exchange(cluster, env: dict, requests: list[tuple[str, str, dict]]) -> list[
     """Run requests (method, path, headers) through one in-process app with `env` on top."""
 
     async def run() -> list[httpx.Response]:
-        app = App(Settings.from_env({**cluster.client_env(), **env}), log_requests=False, handle_signals=False)
+        app = App(Settings.from_env({**cluster.client_env(), **TEST_LIMITS, **env}), log_requests=False, handle_signals=False)
         await app.startup()
         try:
             transport = httpx.ASGITransport(app=app)

@@ -16,7 +16,7 @@ from botocore.credentials import Credentials
 from botocore.model import ServiceId
 from botocore.signers import RequestSigner
 
-from app.iam import MemoryDBIAMCredentialProvider, make_token
+from memorydb_sessions.iam import MemoryDBIAMCredentialProvider, make_token
 
 CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token/with+chars=")
 NOW = dt.datetime(2026, 3, 14, 15, 9, 26, tzinfo=dt.timezone.utc)
@@ -103,7 +103,8 @@ def test_store_in_iam_mode_signs_tokens_for_both_client_paths(monkeypatch):
     import asyncio
 
     from app.config import Settings
-    from app.store import Store
+    from app.store import store_config
+    from memorydb_sessions import StoreClient
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
@@ -116,10 +117,34 @@ def test_store_in_iam_mode_signs_tokens_for_both_client_paths(monkeypatch):
         "SESSION_STORE_CLUSTER_NAME": "session-app-prod",
         "AWS_REGION": "eu-west-1",
     })
-    store = Store(settings)
+    store = StoreClient(store_config(settings))
     user, token = asyncio.run(store.fast.credentials())
     assert user == "session-app"
     assert token.startswith("session-app-prod/?Action=connect&User=session-app&")
     assert "X-Amz-Credential=AKIDEXAMPLE%2F" in token and "%2Feu-west-1%2Fmemorydb%2Faws4_request" in token
     provider = store.cluster.get_connection_kwargs()["credential_provider"]
     assert provider.get_credentials() == (user, token)  # the same provider, token cached
+
+
+def test_credential_refresh_runs_off_the_event_loop():
+    """botocore may fetch the task role's credentials over HTTP when making a token: that
+    must not block the event loop (every request would wait)."""
+    import asyncio
+    import threading
+
+    seen = []
+
+    def source():
+        seen.append(threading.current_thread())
+        return CREDS
+
+    provider = MemoryDBIAMCredentialProvider("app-user", "cluster", "eu-west-1", credentials_source=source)
+
+    async def twice():
+        first = await provider.get_credentials_async()
+        second = await provider.get_credentials_async()  # cached: no thread, no signing
+        return first, second
+
+    first, second = asyncio.run(twice())
+    assert first == second
+    assert len(seen) == 1 and seen[0] is not threading.main_thread()

@@ -13,6 +13,8 @@ from app.config import ConfigError, Settings
 from app.http import App
 from app.observability import Observability
 
+from .conftest import TEST_LIMITS
+
 
 def request_lines(text: str) -> list[dict]:
     records = [orjson.loads(line) for line in text.splitlines() if line.startswith("{")]
@@ -59,7 +61,7 @@ def test_bad_sample_rate_is_refused_naming_the_variable(value, message):
 def test_the_service_samples_what_the_stack_configures(cluster, capfd):
     """The real app with the variables ECS sets: 40 reads at rate 0.25 log 10 lines, a 404-free
     run through the real store. Also prints one line's size (docs/architecture.md cost table)."""
-    env = {**cluster.client_env(), "SESSION_REQUEST_LOG_SAMPLE_RATE": "0.25", "SESSION_SLOW_REQUEST_MS": "60000"}
+    env = {**cluster.client_env(), **TEST_LIMITS, "SESSION_REQUEST_LOG_SAMPLE_RATE": "0.25", "SESSION_SLOW_REQUEST_MS": "60000"}
 
     async def run():
         app = App(Settings.from_env(env), handle_signals=False)
@@ -67,7 +69,7 @@ def test_the_service_samples_what_the_stack_configures(cluster, capfd):
         try:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                r = await c.post("/api/session", json={"data": {"cart": 1}, "user_id": "log-sampling"})
+                r = await c.post("/api/session", json={"data": {"cart": 1}})
                 assert r.status_code == 201
                 sid = r.headers["set-cookie"].split(";")[0].split("=", 1)[1]
                 capfd.readouterr()

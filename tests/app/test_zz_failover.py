@@ -9,7 +9,7 @@ import threading
 import time
 from collections import Counter
 
-from .conftest import cookie, new_session
+from .conftest import cookie, new_session, user_session
 
 
 def test_primary_killed_during_traffic_recovers(cluster, service, redis_client):
@@ -70,11 +70,11 @@ def test_primary_killed_during_traffic_recovers(cluster, service, redis_client):
     assert len(cluster.primary_nodes()) == 3
 
 
-def test_whole_cluster_restart_from_aof_keeps_sessions(cluster, service):
+def test_whole_cluster_restart_from_aof_keeps_sessions(cluster, service, redis_client):
     """Every node stopped and started again from its append-only file: the
     sessions are still there and the running service reconnects by itself."""
     with service.client() as c:
-        sids = [new_session(c, {"durable": i}, user_id="aof-user") for i in range(10)]
+        sids = [user_session(c, redis_client, "aof-user", {"durable": i}) for i in range(10)]
         time.sleep(1.2)  # appendfsync everysec (a clean SIGTERM also flushes)
     cluster.restart_all()
     deadline = time.monotonic() + 60

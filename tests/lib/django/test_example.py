@@ -1,0 +1,76 @@
+"""examples/django run as its container runs it (gunicorn, SESSION_* environment) against
+the suite's cluster: health check without the store, sign-in, password change ending the
+other device's session, log out everywhere."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import subprocess
+import sys
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+import pytest
+
+from localdev import procs
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "django"
+
+
+@pytest.fixture()
+def example(cluster, tmp_path):
+    port = procs.free_port()
+    env = {**os.environ, **cluster.client_env(), "DJANGO_INSECURE_COOKIES": "1",
+           "PYTHONPATH": str(EXAMPLE.parents[1])}  # the checkout's memorydb_sessions
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+                             "--threads", "4", "--worker-class", "gthread", "example.wsgi"],
+                            cwd=EXAMPLE, env=env, stdout=open(tmp_path / "out.log", "wb"), stderr=subprocess.STDOUT)
+    try:
+        procs.wait_for_port(port, timeout=30, proc=proc)
+        yield port
+    finally:
+        procs.stop_pid(proc.pid)
+
+
+class Browser:
+    def __init__(self, port: int) -> None:
+        self.port, self.cookies = port, SimpleCookie()
+
+    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        headers = {"Cookie": "; ".join(f"{k}={m.value}" for k, m in self.cookies.items())}
+        body = None
+        if form is not None:
+            from urllib.parse import urlencode
+
+            body, headers["Content-Type"] = urlencode(form), "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=headers)
+        r = conn.getresponse()
+        for value in r.headers.get_all("Set-Cookie") or []:
+            self.cookies.load(value)
+        text = r.read().decode()
+        conn.close()
+        return r.status, text
+
+    def post(self, path: str, **form) -> int:
+        _, page = self.request("GET", "/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        return self.request("POST", path, {"csrfmiddlewaretoken": token, **form})[0]
+
+
+def test_example_signs_in_and_revokes(example):
+    laptop, phone = Browser(example), Browser(example)
+    assert laptop.request("GET", "/healthz") == (200, "ok\n")
+    assert laptop.post("/login", username="alice", password="wrong") == 401
+    for b in (laptop, phone):
+        assert b.post("/login", username="alice", password="correct horse") == 302
+        assert "Signed in as alice" in b.request("GET", "/")[1]
+    assert laptop.post("/password", password="new one") == 302
+    assert "Not signed in" in phone.request("GET", "/")[1]  # the other device was ended
+    assert "Signed in as alice" in laptop.request("GET", "/")[1]
+    assert phone.post("/login", username="alice", password="new one") == 302
+    assert laptop.post("/logout-everywhere") == 302
+    assert "Not signed in" in phone.request("GET", "/")[1]
+    assert "Not signed in" in laptop.request("GET", "/")[1]
