@@ -99,7 +99,7 @@ test: install tools/checkov/.venv/.synced toolchains/cdktn/.venv/.synced
 
 # ARCH defaults to the task definition's architecture of ENV (dev): ARM64 -> arm64.
 image: .build/apt.stamp .venv/.synced
-	$(PY) -m localdev.image $(if $(ARCH),--arch $(ARCH)) $(if $(ENV),--env $(ENV))
+	$(PY) -m deploy.image $(if $(ARCH),--arch $(ARCH)) $(if $(ENV),--env $(ENV))
 
 demo: install
 	$(PY) -m localdev demo
@@ -108,7 +108,7 @@ demo: install
 # it by digest and wait for steady state. DIGEST=sha256:... deploys an already-pushed image.
 # DOCKERFILE=... [CONTEXT=...] builds another image than the service's (default context: the root).
 release: install
-	$(PY) -m localdev release --env $(ENV) $(if $(DIGEST),--digest $(DIGEST)) \
+	$(PY) -m deploy release --env $(ENV) $(if $(DIGEST),--digest $(DIGEST)) \
 	  $(if $(DOCKERFILE),--dockerfile $(DOCKERFILE)) $(if $(CONTEXT),--context $(CONTEXT))
 
 # Stops every process by its recorded PID, the emulator too: session-dev and its Terraform state

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from localdev.synthesis import synthesize
+from deploy.synthesis import synthesize
 
 
 def synthesize_once(eager: bool) -> float:

@@ -3,7 +3,6 @@
     python -m localdev demo [--port 8080] [--skip-aws]   deploy to the emulator, then run the runtime
     python -m localdev down                              stop everything the demo started
     python -m localdev aws SERVICE OPERATION [--opt v]   look at the deployment on the demo's emulator
-    python -m localdev release --env dev [--digest sha256:...]   build, push, deploy, wait (AWS)
 
 Everything runs on 127.0.0.1; every process is stopped by the PID file it left in `.demo/`.
 """
@@ -137,11 +136,6 @@ def main(argv: list[str] | None = None) -> int:
     look.add_argument("operation")
     look.add_argument("options", nargs=argparse.REMAINDER)
     look.set_defaults(func=aws)
-    ship = commands.add_parser("release", help="build, push and deploy the image by digest; wait for steady state")
-    from localdev import release
-
-    release.add_arguments(ship)
-    ship.set_defaults(func=lambda args: release.run(args, say=_say))
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -14,7 +14,6 @@ stops the emulator by its PID.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,10 @@ from typing import Callable
 from emulator import EmulatorHandle, start_emulator
 from localdev.aws_checks import run_checks
 from localdev.procs import heartbeat
-from localdev.synthesis import synthesize
-from localdev.terraform import cli_environment, terraform
+from deploy.synthesis import synthesize
+from deploy.release_record import record_release
+from deploy.stack_deploy import deploy_steps
+from deploy.terraform import cli_environment, failure_message, terraform
 from stacks.config_loader import load_environment
 from stacks.settings import EnvironmentSettings
 
@@ -75,7 +76,7 @@ class Deployment:
 
     def terraform(self, *args: str) -> str | None:
         result = terraform(self.stack, self.env, *args, log=self.step.log)
-        return None if result.returncode == 0 else _last_error(result)
+        return None if result.returncode == 0 else failure_message(result, self.stack)
 
     def destroy(self) -> bool:
         """terraform destroy, then the state must be empty."""
@@ -109,20 +110,13 @@ def deploy(directory: Path, *, emulator_port: int | None = 5000, environment: st
     (directory / "emulator.url").write_text(f"{emulator.url}\n")  # for `python -m localdev aws ...`
     say(f"  emulator (moto with the gaps filled) on {emulator.url}, PID {emulator.pid}")
     env = cli_environment(directory, {**emulator.env(), **released_image()})
-    bootstrap = stacks_dir / "session-bootstrap"
     up = Deployment(directory, settings, emulator, env, stacks_dir / settings.stack_name, step)
-
-    def tf(where: Path, *args: str) -> str | None:
-        result = terraform(where, env, *args, log=log)
-        return None if result.returncode == 0 else _last_error(result)
-
     name = settings.stack_name
-    up.ok = (step.run("session-bootstrap: init", lambda: tf(bootstrap, "init", "-input=false"))
-             and step.run(f"session-bootstrap: apply (state bucket {settings.backend.state_bucket})",
-                          lambda: tf(bootstrap, "apply", "-input=false", "-auto-approve"))
-             and step.run(f"{name}: init with the S3 backend and lock file on the emulator",
-                          lambda: up.terraform("init", "-input=false", *emulator.s3_backend_args()))
-             and step.run(f"{name}: apply", lambda: up.terraform("apply", "-input=false", "-auto-approve"))
+    steps = deploy_steps(stacks_dir, name, env, log, backend_args=emulator.s3_backend_args(),
+                         state_bucket=f"state bucket {settings.backend.state_bucket}")
+    up.ok = (all(step.run(title, action) for title, action in steps)
+             and step.run("record the released digest in Parameter Store (as make release does)",
+                          lambda: _record_release(settings, emulator))
              and (not second_plan or step.run(f"{name}: second plan shows no changes",
                                               lambda: _plan_is_empty(up.stack, env, log)))
              and step.run("checks of the original design through the AWS API",
@@ -143,12 +137,27 @@ def run_cycle(directory: Path, *, emulator_port: int | None = 5000, environment:
         up.stop_emulator()
 
 
+def _record_release(settings: EnvironmentSettings, emulator) -> None:
+    """What a release leaves behind: a later plan without -var keeps the service (stacks.variables)."""
+    record_release(_client(settings, emulator, "ssm"), settings.parameter_prefix, RELEASED_DIGEST)
+
+
+def _client(settings: EnvironmentSettings, emulator, service: str):
+    import boto3
+
+    session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=settings.region)
+    return session.client(service, endpoint_url=emulator.url)
+
+
+RELEASED_DIGEST = "sha256:" + "0" * 64
+
+
 def released_image() -> dict[str, str]:
     """The emulator runs no containers: any well-formed digest stands for a released image, so
     the cycle applies the whole system (the first-release path is tests/image/test_release.py)."""
     from stacks.variables import IMAGE_DIGEST_VARIABLE  # late: loads cdktf
 
-    return {f"TF_VAR_{IMAGE_DIGEST_VARIABLE}": "sha256:" + "0" * 64}
+    return {f"TF_VAR_{IMAGE_DIGEST_VARIABLE}": RELEASED_DIGEST}
 
 
 def _synthesize(outdir: Path) -> str | None:
@@ -163,29 +172,20 @@ def _plan_is_empty(stack: Path, env: dict[str, str], log: Path) -> str | None:
     if result.returncode == 2:
         changes = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("# ")]
         return "the second plan wants changes: " + "; ".join(changes[:10])
-    return _last_error(result)
+    return failure_message(result, stack)
 
 
 def _state_is_empty(stack: Path, env: dict[str, str], log: Path) -> str | None:
     result = terraform(stack, env, "state", "list", log=log)
     left = [line for line in result.stdout.splitlines() if line.strip()]
     if result.returncode != 0:
-        return _last_error(result)
+        return failure_message(result, stack)
     return f"{len(left)} resource(s) left: {left[:5]}" if left else None
 
 
 def _checks(settings, emulator, say: Say) -> str | None:
-    import boto3
-
-    session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=settings.region)
-    results = run_checks(settings, lambda service: session.client(service, endpoint_url=emulator.url))
+    results = run_checks(settings, lambda service: _client(settings, emulator, service))
     for result in results:
         say(f"          {'pass' if result.ok else 'FAIL'}  {result.name}: {result.detail}")
     failed = [r.name for r in results if not r.ok]
     return f"failed: {', '.join(failed)}" if failed else None
-
-
-def _last_error(result: subprocess.CompletedProcess) -> str:
-    text = (result.stderr or result.stdout).strip().splitlines()
-    errors = [line for line in text if line.startswith("Error")]
-    return (errors[0] if errors else (text[-1] if text else f"exit {result.returncode}"))[:500]

@@ -26,10 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from localdev.aws_cycle import released_image
-from localdev.synthesis import ROOT, synthesize
-from localdev.terraform import cli_environment, terraform
-from stacks.config_loader import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR
+from deploy.release_record import record_release
+from localdev.aws_cycle import RELEASED_DIGEST, released_image
+from deploy.synthesis import ROOT, synthesize
+from deploy.stack_deploy import bootstrap_and_apply
+from deploy.terraform import cli_environment, terraform
+from stacks.config_loader import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR, load_environment
 
 ENVIRONMENT = "dev"
 STACK = "session-dev"
@@ -190,17 +192,16 @@ def deploy(directory: Path, emulator, say: Say = print) -> Deployment:
         raise RuntimeError(f"synthesis failed: {result.stderr[-2000:]}")
     # Deployed as released (the service exists only with a digest; aws_cycle.released_image).
     env = cli_environment(directory, {**emulator.env(), **released_image()})
-    stacks = outdir / "stacks"
-    steps = [(stacks / "session-bootstrap", ["init", "-input=false"]),
-             (stacks / "session-bootstrap", ["apply", "-input=false", "-auto-approve"]),
-             (stacks / STACK, ["init", "-input=false", *emulator.s3_backend_args()]),
-             (stacks / STACK, ["apply", "-input=false", "-auto-approve"])]
-    for where, args in steps:
-        say(f"  terraform {args[0]} in {where.name}")
-        done = terraform(where, env, *args, log=log)
-        if done.returncode != 0:
-            raise RuntimeError(f"terraform {args[0]} ({where.name}) failed, see {log}: {done.stderr[-1500:]}")
-    return Deployment(stacks / STACK, env, log)
+    stack = bootstrap_and_apply(outdir / "stacks", STACK, env, log, backend_args=emulator.s3_backend_args(), say=say)
+    record_release(emulator_client(emulator, "ssm"), load_environment(ENVIRONMENT).parameter_prefix, RELEASED_DIGEST)
+    return Deployment(stack, env, log)
+
+
+def emulator_client(emulator, service: str):
+    import boto3
+
+    return boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test",
+                                 region_name=emulator.env()["AWS_REGION"]).client(service, endpoint_url=emulator.url)
 
 
 def plan_change(deployment: Deployment, change: Change, workdir: Path) -> dict:

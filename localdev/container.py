@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from localdev import procs
-from localdev.image import buildah_command, image_config
+from deploy.image import buildah_command, image_config
 
 # What a container runtime puts in /dev (bound from the host's).
 _DEVICES = ("null", "zero", "full", "random", "urandom")

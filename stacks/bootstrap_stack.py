@@ -2,8 +2,11 @@
 session store keys of environments with final snapshots (stacks/retained_keys.py), which
 must outlive those environments.
 
-It keeps its own state locally (the bucket cannot hold the state that creates it). Apply it
-once per account before the first environment: `cdktf deploy session-bootstrap`.
+It keeps its own state locally (the bucket cannot hold the state that creates it), in
+`terraform.session-bootstrap.tfstate` NEXT TO the output folder: the project root for
+`python main.py`, `make synth` and `cdktf synth`. Never inside `cdktf.out/`, which `make synth`
+and `make checkov` delete. Apply it once per account before the first environment:
+`cdktf deploy session-bootstrap`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ from stacks.secure_bucket import SecureBucket, SecureBucketProps
 from stacks.settings import BackendSettings
 
 STACK_NAME = "session-bootstrap"
+STATE_FILE = f"terraform.{STACK_NAME}.tfstate"
+# Terraform resolves a relative local-backend path against its working directory, which cdktf
+# makes `<outdir>/stacks/<stack>/`: three levels up is the folder holding the output folder.
+# Relative, not absolute: the synthesized JSON stays the same on every machine. cdktf's own
+# default (no path) is absolute (`process.cwd()`), hence machine-specific.
+BOOTSTRAP_STATE_PATH = f"../../../{STATE_FILE}"
 
 
 class BootstrapStack(TerraformStack):
@@ -28,7 +37,7 @@ class BootstrapStack(TerraformStack):
                  retained_keys: tuple[tuple[ResourceNames, str], ...] = ()):
         """`retained_keys`: (names, region) of each environment whose store key must outlive it."""
         super().__init__(scope, STACK_NAME)
-        LocalBackend(self, path=f"terraform.{STACK_NAME}.tfstate")
+        LocalBackend(self, path=BOOTSTRAP_STATE_PATH)
         aws_provider(self, backend.state_region, "shared", project)
         bucket = SecureBucket(self, "state", SecureBucketProps(bucket_name=backend.state_bucket))
         TerraformOutput(self, "state_bucket", value=bucket.bucket_name,

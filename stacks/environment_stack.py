@@ -27,7 +27,7 @@ from stacks.security_groups import link
 from stacks.service import Service, ServiceProps
 from stacks.session_store import SessionStore, SessionStoreProps
 from stacks.settings import EnvironmentSettings
-from stacks.variables import StackVariables, define_variables
+from stacks.variables import StackVariables, define_variables, release_parameter_name
 from stacks.waf import Waf, WafProps
 
 
@@ -98,7 +98,8 @@ class EnvironmentStack(TerraformStack):
             target_group_arn=balancer.target_group_arn, depends_on=tuple(balancer.listeners),
             deployment_alarm_names=tuple(names.alarm(what) for what in ROLLBACK_ALARMS),
             https_egress_anywhere=not settings.network.interface_endpoints,
-            delete_images_on_destroy=settings.delete_images_on_destroy, blue_green=balancer.blue_green))
+            delete_images_on_destroy=settings.delete_images_on_destroy, blue_green=balancer.blue_green,
+            protected=settings.protects_service, release_parameter=release_parameter_name(settings.parameter_prefix)))
         if settings.network.interface_endpoints:
             Endpoints(self, "endpoints", EndpointsProps(
                 names=names, region=settings.region, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
@@ -116,7 +117,7 @@ class EnvironmentStack(TerraformStack):
             names=names, settings=settings.service, cluster_name=service.cluster_name,
             service_name=service.service_name, min_capacity=v.min_capacity, max_capacity=v.max_capacity,
             load_balancer_arn_suffix=balancer.arn_suffix, target_group_arn_suffix=balancer.target_group_arn_suffix,
-            service=service.service))
+            service=service.service, protected=settings.protects_service))
         monitoring = Monitoring(self, "monitoring", MonitoringProps(
             names=names, settings=settings.monitoring, environment=settings.name, region=settings.region,
             kms_key_arn=key_arn, load_balancer_arn_suffix=balancer.arn_suffix,

@@ -36,6 +36,7 @@ class ScalingProps:
     load_balancer_arn_suffix: str
     target_group_arn_suffix: str
     service: ITerraformDependable  # the ECS service: it exists only once an image is released
+    protected: bool = False  # prevent_destroy on the scalable target (settings.protects_service)
 
 
 class Scaling(Construct):
@@ -52,7 +53,7 @@ class Scaling(Construct):
             self, "target", service_namespace=NAMESPACE, scalable_dimension=DIMENSION,
             resource_id=self._resource_id(props), count=released_count(), depends_on=[props.service],
             min_capacity=props.min_capacity, max_capacity=props.max_capacity,
-            lifecycle=TerraformResourceLifecycle(precondition=[Precondition(
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protected or None, precondition=[Precondition(
                 condition=capacity_condition(),
                 error_message="min_capacity <= desired_count <= max_capacity must hold.")]))
         self._track(props, target, "cpu", s.cpu_target_percent, Predefined(

@@ -63,7 +63,14 @@ from stacks.blue_green import BlueGreenRouting, load_balancer_arguments, service
 from stacks.names import ResourceNames
 from stacks.security_groups import security_group
 from stacks.settings import ServiceSettings
-from stacks.variables import capacity_condition, fargate_size_condition, hcl, released_count
+from stacks.variables import (
+    ALLOW_NO_SERVICE_VARIABLE,
+    capacity_condition,
+    fargate_size_condition,
+    hcl,
+    image_known_condition,
+    released_count,
+)
 
 SCRATCH_VOLUME = "tmp"  # the task volume mounted at contract.SCRATCH_PATH
 
@@ -101,6 +108,10 @@ class ServiceProps:
     https_egress_anywhere: bool = True
     # Set when `[service] deployment_strategy = "blue_green"` (stacks/blue_green.py).
     blue_green: Optional[BlueGreenRouting] = None
+    # prevent_destroy on the service, and no plan without a known image (settings.protects_service).
+    protected: bool = False
+    # Named in the error of a protected plan that knows no image (the Parameter Store value).
+    release_parameter: str = ""
 
 
 class Service(Construct):
@@ -125,7 +136,7 @@ class Service(Construct):
                                        kms_key_id=props.kms_key_arn)] if props.settings.container_insights else []
         cluster = EcsCluster(self, "cluster", name=names.ecs_cluster, setting=[EcsClusterSetting(
             name="containerInsights", value="enabled" if props.settings.container_insights else "disabled")],
-            depends_on=insights)
+            depends_on=insights, lifecycle=self._image_guard())
         providers = EcsClusterCapacityProviders(
             self, "capacity-providers", cluster_name=cluster.name, capacity_providers=["FARGATE", "FARGATE_SPOT"],
             default_capacity_provider_strategy=[
@@ -161,6 +172,7 @@ class Service(Construct):
             **service_arguments(props.blue_green, props.settings.bake_time_minutes),
             depends_on=[*props.depends_on, providers, execution_policy],
             lifecycle=TerraformResourceLifecycle(
+                prevent_destroy=props.protected or None,
                 ignore_changes=["desired_count"],  # auto scaling owns the count after creation
                 precondition=[Precondition(condition=capacity_condition(),
                                            error_message="desired_count must lie between min_capacity and max_capacity.")]),
@@ -171,6 +183,21 @@ class Service(Construct):
         self.service = service
         self.repository_url = repository.repository_url
         self.log_group_name = logs.name
+
+    def _image_guard(self) -> TerraformResourceLifecycle | None:
+        """A protected stack plans nothing when no image is known: such a plan would remove the
+        service (count 0). The cluster always exists, so its precondition is always evaluated
+        (Terraform skips the conditions of a resource whose count is 0)."""
+        p = self._props
+        if not p.protected:
+            return None
+        return TerraformResourceLifecycle(precondition=[Precondition(
+            condition=image_known_condition(),
+            error_message=f"No image digest is known for {p.names.ecs_service}: no -var image_digest, no "
+                          f"Parameter Store value {p.release_parameter} (every release writes it) and no "
+                          "[service] image_digest in the config. Applying would remove the service and its "
+                          "scaling. Only for the first deploy, before any release, pass "
+                          f"-var {ALLOW_NO_SERVICE_VARIABLE}=true (service.prevent_destroy protects this stack).")])
 
     def _strategy(self) -> list[dict]:
         """`spot_percentage` of the tasks on FARGATE_SPOT; with a mix, the first task is on-demand."""

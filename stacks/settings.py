@@ -129,6 +129,9 @@ class ServiceSettings:
     slow_request_ms: int = 1000
     # May `destroy` delete the image repository with the images in it? None: yes, except in production.
     delete_images_on_destroy: Optional[bool] = None
+    # Terraform `prevent_destroy` on the ECS service and its scalable target, and a plan that finds
+    # no image digest fails unless `-var allow_no_service=true`. None: on exactly in production.
+    prevent_destroy: Optional[bool] = None
     # Application plane (docs/security.md): a second port for trusted backends, 0: off. Open only
     # from these security groups, never to the load balancer; callers' IAM roles must be listed.
     app_plane_port: int = 0
@@ -241,6 +244,12 @@ class EnvironmentSettings:
         """`service.delete_images_on_destroy`, or else: outside production only (prod keeps its images)."""
         chosen = self.service.delete_images_on_destroy
         return (not self.is_production) if chosen is None else chosen
+
+    @property
+    def protects_service(self) -> bool:
+        """`service.prevent_destroy`, or else: in production only."""
+        chosen = self.service.prevent_destroy
+        return self.is_production if chosen is None else chosen
 
     @property
     def is_production(self) -> bool:

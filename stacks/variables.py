@@ -13,7 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cdktf import TerraformStack, TerraformVariable, TerraformVariableValidationConfig, Token
+from cdktf import TerraformLocal, TerraformStack, TerraformVariable, TerraformVariableValidationConfig, Token
+from cdktf_cdktf_provider_aws.data_aws_ssm_parameters_by_path import DataAwsSsmParametersByPath
 
 from stacks.contract import SERVICE_RANGES
 from stacks.limits import FARGATE_MEMORY_BY_CPU, MEMORYDB_NODE_TYPES
@@ -22,6 +23,18 @@ from stacks.settings import EnvironmentSettings
 
 # The one name of the image variable: `make release` sets it (`-var image_digest=sha256:...`).
 IMAGE_DIGEST_VARIABLE = "image_digest"
+# Plan-time flag of a protected (production) stack: may this apply run with no image known, so
+# without the service and its scaling? Only the first deploy, before any release, needs it.
+ALLOW_NO_SERVICE_VARIABLE = "allow_no_service"
+# The running digest, written by every release (deploy.release_record) under the environment's
+# prefix, read back at plan time: any apply (cdktf deploy, terraform apply from a clean clone)
+# keeps what runs, whatever config/<env>.toml says or whoever forgot the -var.
+RELEASE_PARAMETER_SUFFIX = "release/image-digest"
+
+
+def release_parameter_name(parameter_prefix: str) -> str:
+    """`/session-app/<env>/release/image-digest` for the prefix `/session-app/<env>/`."""
+    return parameter_prefix + RELEASE_PARAMETER_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -97,9 +110,11 @@ def define_variables(stack: TerraformStack, settings: EnvironmentSettings) -> St
             "max_capacity", "number", service.max_capacity, "Most tasks auto scaling starts.",
             _whole("max_capacity", 1, 1000), "max_capacity must be a whole number from 1 to 1000."),
         IMAGE_DIGEST_VARIABLE: variable(
-            IMAGE_DIGEST_VARIABLE, "string", service.image_digest or "",
-            'Digest (sha256:...) of the session service image in the ECR repository; "" until the first '
-            "release, and then the service and its scaling are not created. Set by `make release`.",
+            IMAGE_DIGEST_VARIABLE, "string", "",
+            'Digest (sha256:...) of the session service image in the ECR repository. "" (default): the digest '
+            f"the last release wrote to Parameter Store ({release_parameter_name(settings.parameter_prefix)}), "
+            "else `[service] image_digest` of the config, else nothing released yet: then the service and its "
+            "scaling are not created. Set by `make release`.",
             f'var.{IMAGE_DIGEST_VARIABLE} == "" || can(regex("^sha256:[0-9a-f]{{64}}$", var.{IMAGE_DIGEST_VARIABLE}))',
             f'{IMAGE_DIGEST_VARIABLE} must be "" (nothing released yet) or sha256: and 64 lowercase hex digits.'),
         "allowed_ingress_cidrs": variable(
@@ -112,7 +127,12 @@ def define_variables(stack: TerraformStack, settings: EnvironmentSettings) -> St
             "Idle timeout of a session (seconds); each read slides it.",
             _whole("session_timeout_seconds", idle.low, idle.high),
             f"session_timeout_seconds must be a whole number from {idle.low} to {idle.high} (the service's range)."),
+        ALLOW_NO_SERVICE_VARIABLE: TerraformVariable(
+            stack, ALLOW_NO_SERVICE_VARIABLE, type="bool", default=False, nullable=False,
+            description="Protected stacks only: allow a plan with no image digest known (the first deploy, "
+                        "before any release), which creates no service and no scaling."),
     }
+    digest = _resolved_digest(stack, settings, v[IMAGE_DIGEST_VARIABLE])
     return StackVariables(
         cluster_name=v["cluster_name"].string_value,
         memorydb_node_type=v["memorydb_node_type"].string_value,
@@ -123,7 +143,7 @@ def define_variables(stack: TerraformStack, settings: EnvironmentSettings) -> St
         desired_count=v["desired_count"].number_value,
         min_capacity=v["min_capacity"].number_value,
         max_capacity=v["max_capacity"].number_value,
-        image_digest=v[IMAGE_DIGEST_VARIABLE].string_value,
+        image_digest=digest,
         allowed_ingress_cidrs=v["allowed_ingress_cidrs"].list_value,
         session_timeout_seconds=v["session_timeout_seconds"].number_value,
     )
@@ -135,9 +155,34 @@ def fargate_size_condition() -> str:
     return hcl(f"contains(lookup({{{table}}}, tostring(var.ecs_task_cpu), []), var.ecs_task_memory)")
 
 
+# The local holding the digest every image reference and `count` uses.
+IMAGE_DIGEST_LOCAL = "running_image_digest"
+
+
+def _resolved_digest(stack: TerraformStack, settings: EnvironmentSettings, variable: TerraformVariable) -> str:
+    """-var image_digest, else the released digest in Parameter Store, else the config's, else "".
+
+    GetParametersByPath answers an empty list when nothing was released yet, where the single-name
+    data source (GetParameter) would fail the plan with ParameterNotFound. The provider marks
+    `values` sensitive; a digest is no secret, and `count` refuses sensitive values (nonsensitive)."""
+    name = release_parameter_name(settings.parameter_prefix)
+    released = DataAwsSsmParametersByPath(stack, "released-image", path=name.rsplit("/", 1)[0], recursive=False)
+    ref = f"data.{released.terraform_resource_type}.{released.friendly_unique_id}"
+    fallback = json.dumps(settings.service.image_digest or "")
+    local = TerraformLocal(stack, IMAGE_DIGEST_LOCAL, hcl(
+        f'var.{IMAGE_DIGEST_VARIABLE} != "" ? var.{IMAGE_DIGEST_VARIABLE} : '
+        f'nonsensitive(lookup(zipmap({ref}.names, {ref}.values), "{name}", {fallback}))'))
+    return local.as_string
+
+
 def released_count() -> float:
-    """HCL `count`: 1 once an image digest is set, else 0 (the service never runs without an image)."""
-    return Token.as_number(hcl(f'var.{IMAGE_DIGEST_VARIABLE} == "" ? 0 : 1'))
+    """HCL `count`: 1 once an image digest is known, else 0 (the service never runs without an image)."""
+    return Token.as_number(hcl(f'local.{IMAGE_DIGEST_LOCAL} == "" ? 0 : 1'))
+
+
+def image_known_condition() -> str:
+    """HCL condition of a protected stack: an image is known, or the operator allowed none."""
+    return hcl(f'local.{IMAGE_DIGEST_LOCAL} != "" || var.{ALLOW_NO_SERVICE_VARIABLE}')
 
 
 def capacity_condition() -> str:

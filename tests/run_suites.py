@@ -34,6 +34,10 @@ SUITES: dict[str, list[str]] = {
     "emulator-egress": ["tests/emulator/test_emulator_egress_alerts.py"],
     "deploy": ["tests/deploy"],
     "changes": ["tests/changes"],
+    # The cdktf CLI round trip on the emulator (mostly the MemoryDB destroy wait): overlaps the others.
+    "cdktf-cli": ["tests/cdktf_cli"],
+    # Terraform wrapper (fake terraform, SIGINT) and bootstrap state durability: seconds.
+    "ops": ["tests/ops"],
     "demo": ["tests/demo"],
     "edge": ["tests/edge"],
     # Builds the service image (cold: a Debian base for arm64 under qemu, then app/Dockerfile).

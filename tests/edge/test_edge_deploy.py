@@ -28,9 +28,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from emulator import start_emulator  # noqa: E402
-from localdev.synthesis import synthesize  # noqa: E402
+from deploy.synthesis import synthesize  # noqa: E402
 from localdev.aws_cycle import released_image  # noqa: E402
-from localdev.terraform import cli_environment, terraform  # noqa: E402
+from deploy.stack_deploy import bootstrap_and_apply  # noqa: E402
+from deploy.terraform import cli_environment, terraform  # noqa: E402
 from stacks.config_loader import CONFIG_DIR_VARIABLE, DEFAULT_CONFIG_DIR, load_environment  # noqa: E402
 from stacks.load_balancer import TLS_POLICY  # noqa: E402
 from stacks.waf import MANAGED_RULE_GROUPS  # noqa: E402
@@ -89,11 +90,8 @@ def deploy(work: Path) -> EdgeDeployment:
             assert done.returncode == 0, f"terraform {' '.join(args)} in {where.name}:\n{done.stderr[-4000:]}"
             return done
 
-        tf(stacks / "session-bootstrap", "init", "-input=false")
-        tf(stacks / "session-bootstrap", "apply", "-input=false", "-auto-approve")
-        prod = stacks / settings.stack_name
-        tf(prod, "init", "-input=false", *emulator.s3_backend_args())
-        tf(prod, "apply", "-input=false", "-auto-approve", "-parallelism=20")
+        prod = bootstrap_and_apply(stacks, settings.stack_name, env, log, backend_args=emulator.s3_backend_args(),
+                                   apply_args=("-parallelism=20",))
         outputs = {k: v["value"] for k, v in json.loads(tf(prod, "output", "-json").stdout).items()}
         second_plan = terraform(prod, env, "plan", "-input=false", "-detailed-exitcode", log=log)
         return EdgeDeployment(settings, client, outputs, second_plan)

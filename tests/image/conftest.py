@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from localdev.image import BuiltImage, build_image, default_architecture  # noqa: E402
+from deploy.image import BuiltImage, build_image, default_architecture  # noqa: E402
 from localdev.redis_cluster import RedisCluster  # noqa: E402
-from localdev.synthesis import synthesize  # noqa: E402
+from deploy.synthesis import synthesize  # noqa: E402
 from tests.image.ecs import Stack  # noqa: E402
 
 STACK = "session-dev"

@@ -26,8 +26,8 @@ import pytest
 
 from localdev import procs
 from localdev.container import Container
-from localdev.image import build_image
-from localdev.synthesis import ROOT, synthesize
+from deploy.image import build_image
+from deploy.synthesis import ROOT, synthesize
 from stacks.config_loader import CONFIG_DIR_VARIABLE
 from tests.image.ecs import Stack
 

@@ -7,7 +7,7 @@ push the test puts the pushed manifest into the emulator's ECR (`on_pushed`), as
 would see it. A push the emulator is NOT told about is an image tasks cannot pull: the
 deployment fails and the circuit breaker rolls back (emulator fill `ecs_deployments`).
 
-Image: the real service image from `localdev.image` (fixture `service_image`, built once per
+Image: the real service image from `deploy.image` (fixture `service_image`, built once per
 session for the task definition's architecture).
 """
 
@@ -30,10 +30,12 @@ import pytest
 
 from emulator import start_emulator
 from emulator.process import free_port
-from localdev.image import BuiltImage, buildah_command
-from localdev.release import ReleaseFailed, ReleaseOptions, release
-from localdev.synthesis import ROOT, synthesize
-from localdev.terraform import cli_environment, terraform
+from deploy.image import BuiltImage, buildah_command
+from deploy.release import ReleaseFailed, ReleaseOptions, release
+from deploy.synthesis import ROOT, synthesize
+from deploy.release_record import released_digest
+from deploy.stack_deploy import bootstrap_and_apply
+from deploy.terraform import cli_environment, terraform
 from stacks.config_loader import load_environment
 
 MANIFEST_TYPES = ", ".join(["application/vnd.oci.image.manifest.v1+json",
@@ -143,16 +145,9 @@ def first_apply(tmp_path_factory):
     try:
         env = cli_environment(work, emulator.env())
         env.pop("TF_VAR_image_digest", None)
-        log = work / "terraform.log"
-        stacks = work / "cdktf.out" / "stacks"
         settings = load_environment("dev")
-        stack = stacks / settings.stack_name
-        for where, args in [(stacks / "session-bootstrap", ["init", "-input=false"]),
-                            (stacks / "session-bootstrap", ["apply", "-input=false", "-auto-approve"]),
-                            (stack, ["init", "-input=false", *emulator.s3_backend_args()]),
-                            (stack, ["apply", "-input=false", "-auto-approve"])]:
-            outcome = terraform(where, env, *args, log=log)
-            assert outcome.returncode == 0, f"terraform {args}: {outcome.stderr[-3000:]}"
+        stack = bootstrap_and_apply(work / "cdktf.out" / "stacks", settings.stack_name, env, work / "terraform.log",
+                                    backend_args=emulator.s3_backend_args())
         yield Deployed(stack, env, emulator.url, emulator.s3_backend_args(), work)
     finally:
         emulator.stop()
@@ -239,10 +234,12 @@ def test_release_push_deploy_fail_rollback(first_apply, registry, release_base_i
     assert c.previous_digest == a.digest and c.digest not in (a.digest, b_digest)
     assert _container_image(first_apply) == c.image
     assert load_environment("dev", config).service.image_digest == c.digest
+    # ... and in Parameter Store, where every later plan reads it (a clean clone keeps C).
+    assert released_digest(first_apply.client("ssm"), load_environment("dev").parameter_prefix) == c.digest
 
     # Rollback to A with the documented CLI (no build), in a fresh process with its own synth/init.
     cli = subprocess.run(
-        [sys.executable, "-m", "localdev", "release", "--env", "dev", "--digest", a.digest,
+        [sys.executable, "-m", "deploy", "release", "--env", "dev", "--digest", a.digest,
          "--registry", registry.host, "--no-tls-verify", "--work-dir", str(first_apply.work / "cli"),
          *[f"--backend-config={flag.split('=', 1)[1]}" for flag in first_apply.backend_flags]],
         cwd=ROOT, env={**os.environ, **{k: v for k, v in first_apply.env.items() if k.startswith("AWS_")}},

@@ -26,9 +26,9 @@ import sys
 
 import pytest
 
-from localdev.image import image_config
-from localdev.release import ReleaseFailed, ReleaseOptions, release
-from localdev.synthesis import ROOT
+from deploy.image import image_config
+from deploy.release import ReleaseFailed, ReleaseOptions, release
+from deploy.synthesis import ROOT
 from stacks.config_loader import CONFIG_DIR_VARIABLE, load_environment
 from tests.image.test_release import first_apply, registry  # noqa: F401  (fixtures)
 
@@ -109,7 +109,7 @@ def test_release_builds_pushes_and_deploys_the_example_by_digest(example_config,
 
 def test_the_cli_refuses_a_missing_dockerfile_before_anything_is_built(tmp_path):
     cli = subprocess.run(
-        [sys.executable, "-m", "localdev", "release", "--env", "dev", "--dockerfile", "examples/nope/Dockerfile",
+        [sys.executable, "-m", "deploy", "release", "--env", "dev", "--dockerfile", "examples/nope/Dockerfile",
          "--context", ".", "--no-record", "--work-dir", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert cli.returncode == 1, cli.stdout[-3000:] + cli.stderr[-3000:]

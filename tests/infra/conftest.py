@@ -50,7 +50,7 @@ def terraform_env(tmp_path_factory) -> dict[str, str]:
 
     AWS_ENDPOINT_URL points at a closed local port so no test ever reaches a real AWS API.
     """
-    from localdev.terraform import cli_environment
+    from deploy.terraform import cli_environment
 
     return cli_environment(tmp_path_factory.mktemp("terraform"), {
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",

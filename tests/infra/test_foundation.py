@@ -38,8 +38,10 @@ def test_environment_state_lives_in_s3_with_native_locking(synthesized, env):
 
 
 def test_bootstrap_keeps_its_own_state_locally(synthesized):
+    """Relative to the stack's folder (<outdir>/stacks/session-bootstrap/), it lands next to the
+    output folder: outside cdktf.out, which `make synth` deletes (tests/ops/test_bootstrap_state.py)."""
     assert synthesized["session-bootstrap"]["terraform"]["backend"] == {
-        "local": {"path": "terraform.session-bootstrap.tfstate"}}
+        "local": {"path": "../../../terraform.session-bootstrap.tfstate"}}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from localdev.changes import write_config
-from localdev.synthesis import synthesize
+from deploy.synthesis import synthesize
 from stacks.config_loader import CONFIG_DIR_VARIABLE
 from stacks.replacements import replacement_warnings
 

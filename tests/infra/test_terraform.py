@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.infra.conftest import STACKS
-from localdev.terraform import terraform
+from deploy.terraform import terraform
 from tests.infra.terraform_cli import copy_stack
 
 
@@ -77,7 +77,7 @@ def plans(synth_dir, terraform_env, tmp_path_factory) -> dict[str, str]:
         init = terraform(directory, terraform_env, "init", "-input=false")
         assert init.returncode == 0, init.stdout + init.stderr
         (directory / "test.tfvars").write_text(tfvars[name] + "\n")
-        result = terraform(directory, terraform_env, "plan", "-input=false", "-var-file=test.tfvars", timeout=180)
+        result = terraform(directory, terraform_env, "plan", "-input=false", "-var-file=test.tfvars")
         return result.stdout + result.stderr
 
     with ThreadPoolExecutor(max_workers=len(tfvars)) as pool:

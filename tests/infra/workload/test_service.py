@@ -86,7 +86,7 @@ def test_task_definition_is_sized_by_variables_on_graviton(env_stacks, env):
 def test_container_is_hardened_and_health_checked(env_stacks):
     definition = container(env_stacks["prod"])
     # Pinned by digest, never a tag: `<repository_url>@sha256:...`.
-    assert definition["image"].endswith("@${var.image_digest}") and "repository_url" in definition["image"]
+    assert definition["image"].endswith("@${local.running_image_digest}") and "repository_url" in definition["image"]
     assert definition["readonlyRootFilesystem"] is True and definition["privileged"] is False
     assert definition["user"] and not definition["user"].startswith("0") and definition["user"] != "root"
     assert definition["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
@@ -158,15 +158,20 @@ def test_container_health_check_and_stop_timeout_within_ecs_bounds(env_stacks, e
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_nothing_runs_before_an_image_is_released(env_stacks, env):
-    """The task definition, the service and its scaling exist only once `image_digest` is set."""
+    """The task definition, the service and its scaling exist only once an image digest is known."""
     stack = env_stacks[env]
-    released = '${var.image_digest == "" ? 0 : 1}'
+    released = '${local.running_image_digest == "" ? 0 : 1}'
     for kind in ("aws_ecs_task_definition", "aws_ecs_service", "aws_appautoscaling_target",
                  "aws_appautoscaling_policy"):
         assert {r.get("count") for r in resources(stack, kind).values()} == {released}, kind
     assert stack["variable"]["image_digest"]["default"] == ""
     service = only(stack, "aws_ecs_service")
     assert service["task_definition"].startswith("${aws_ecs_task_definition.") and "[0].arn}" in service["task_definition"]
+    # -var, else what the last release recorded in Parameter Store, else the config: every plan knows it.
+    digest = stack["locals"]["running_image_digest"]
+    assert digest.startswith('${var.image_digest != "" ? var.image_digest : nonsensitive(lookup(zipmap(')
+    assert f'"/session-app/{env}/release/image-digest", ""))}}' in digest
+    assert stack["data"]["aws_ssm_parameters_by_path"]["released-image"]["path"] == f"/session-app/{env}/release"
     # Old revisions stay registered: rollbacks (circuit breaker, DIGEST=...) need them.
     assert only(stack, "aws_ecs_task_definition")["skip_destroy"] is True
     target = only(stack, "aws_appautoscaling_target")
@@ -186,3 +191,19 @@ def test_container_insights_log_group_is_managed_encrypted_and_exists_before_the
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_tasks_rebalance_across_availability_zones(env_stacks, env):
     assert only(env_stacks[env], EcsService.TF_RESOURCE_TYPE)["availability_zone_rebalancing"] == "ENABLED"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_production_refuses_to_destroy_the_service_and_its_scaling(env_stacks, env):
+    """prevent_destroy on the service and its scalable target, and a plan that knows no image
+    fails naming -var allow_no_service=true: in prod only (service.prevent_destroy)."""
+    stack = env_stacks[env]
+    protected = env == "prod"
+    for kind in ("aws_ecs_service", "aws_appautoscaling_target"):
+        assert only(stack, kind)["lifecycle"].get("prevent_destroy", False) is protected, kind
+    cluster = only(stack, "aws_ecs_cluster").get("lifecycle", {})
+    conditions = [p["condition"] for p in cluster.get("precondition", [])]
+    assert conditions == (['${local.running_image_digest != "" || var.allow_no_service}'] if protected else [])
+    if protected:
+        message = cluster["precondition"][0]["error_message"]
+        assert "-var allow_no_service=true" in message and "/session-app/prod/release/image-digest" in message

@@ -3,7 +3,7 @@
     build_image("arm64") -> BuiltImage(name="localhost/session-app:arm64", architecture="arm64", image_id=...)
     buildah_command("images") -> ["buildah", "--storage-driver", "vfs", "--root", ..., "images"]
 
-    python -m localdev.image [--arch arm64|amd64] [--env dev]     # what `make image` runs
+    python -m deploy.image [--arch arm64|amd64] [--env dev]     # what `make image` runs
 
 Every call goes through `buildah_command`, so builds, tests and releases share one image
 store inside the project (`.build/containers`): CI and tests need nothing outside it.
@@ -260,7 +260,7 @@ def standin_base(architecture: str, *, say: Say = print) -> str:
                 "--env", "PATH=/usr/local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                 "--env", "LANG=C.UTF-8", "--cmd", '["python3"]',
                 "--label", f"org.opencontainers.image.description=Debian {DEBIAN_SUITE} stand-in for "
-                           "python:3.11-slim-bookworm (localdev/image.py)",
+                           "python:3.11-slim-bookworm (deploy/image.py)",
                 container), step="buildah config")
             _run(buildah_command("commit", "--quiet", "--format", "docker", container, name), step="buildah commit")
         finally:
@@ -342,7 +342,7 @@ def _run(argv: list[str], *, step: str, say: Say | None = None, stream: bool = F
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m localdev.image", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m deploy.image", description=__doc__.split("\n\n")[0])
     parser.add_argument("--arch", choices=ARCHITECTURES,
                         help="default: the architecture of --env's task definition")
     parser.add_argument("--env", default="dev", help="environment whose task architecture is the default (dev)")

@@ -1,11 +1,11 @@
 """`make release ENV=<env>`: build, push, deploy by digest, wait for steady state.
 
-    python -m localdev release --env dev                      build + push + deploy + wait
-    python -m localdev release --env dev --digest sha256:...  deploy an already-pushed image (rollback)
-    python -m localdev release --env dev --dockerfile examples/flask/Dockerfile --context .
+    python -m deploy release --env dev                      build + push + deploy + wait
+    python -m deploy release --env dev --digest sha256:...  deploy an already-pushed image (rollback)
+    python -m deploy release --env dev --dockerfile examples/flask/Dockerfile --context .
                                                               another image (docs/container-contract.md)
 
-1. Build the image for the environment's `service.cpu_architecture` (`localdev.image`).
+1. Build the image for the environment's `service.cpu_architecture` (`deploy.image`).
 2. Push it to the environment's ECR repository (`terraform output ecr_repository_url`) with
    `buildah push --digestfile`, logged in with `ecr:GetAuthorizationToken`; the tag is a
    fresh `r<UTC time>` (the repository's tags are immutable), the deploy uses the digest.
@@ -13,10 +13,16 @@
    release this creates the task definition and the service (see docs/architecture.md).
 4. Poll `DescribeServices` until the deployment of the new task definition is COMPLETED
    (steady state) or the circuit breaker rolled it back; say what it waits for every poll.
-5. Write the digest that runs into `[service] image_digest` of config/<env>.toml.
+5. Write the digest that runs to Parameter Store (`/<project>/<env>/release/image-digest`,
+   which every later plan reads: deploy.release_record) and into `[service] image_digest` of
+   config/<env>.toml.
 
 The first release of an environment (no `ecr_repository_url` output yet) first applies the
-stack without a digest: everything but the task definition, service and scaling.
+stack without a digest (`-var allow_no_service=true` for a protected stack): everything but the
+task definition, service and scaling.
+
+Terraform runs with no kill timer; Ctrl-C sends it SIGINT and waits for it to save its state
+and release the lock (deploy.terraform). Failures are one line, never a traceback.
 
 `--registry HOST:PORT` pushes to another registry than the ECR host (tests use a local
 `docker-registry`); AWS calls follow `AWS_ENDPOINT_URL` (the emulator in tests).
@@ -37,8 +43,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from localdev.synthesis import ROOT, synthesize
-from localdev.terraform import cli_environment, terraform
+from deploy.synthesis import ROOT, synthesize
+from deploy.release_record import record_release
+from deploy.terraform import TerraformFailed, cli_environment, failure_message, interrupt_running, terraform
 from stacks.config_loader import config_dir, load_environment
 from stacks.validation import IMAGE_DIGEST
 
@@ -72,7 +79,7 @@ class ReleaseOptions:
     stack_dir: Optional[Path] = None
     backend_config: Sequence[str] = field(default_factory=tuple)  # extra `terraform init` flags
     env: dict[str, str] = field(default_factory=dict)  # extra environment for terraform/AWS
-    timeout_seconds: float = 1800
+    timeout_seconds: float = 1800  # waiting for steady state (polling only: no process is killed)
     poll_seconds: float = 5
     # Write the digest that runs into `[service] image_digest` of config/<env>.toml, so a plain
     # `cdktf deploy` / `terraform apply` of a new synth keeps the image (commit the file).
@@ -91,7 +98,7 @@ def release(options: ReleaseOptions, *, say: Say = print, build: Optional[Callab
             buildah_command: Optional[Callable[..., list[str]]] = None,
             on_pushed: Optional[Callable[[str, str], None]] = None) -> ReleaseResult:
     """One release; raises ReleaseFailed with a one-line reason. `build`/`buildah_command`
-    default to `localdev.image` (the same image store `make image` uses). `on_pushed(repository,
+    default to `deploy.image` (the same image store `make image` uses). `on_pushed(repository,
     digest)` runs after a push, before the deploy (the test tells the emulator's ECR API there)."""
     if options.digest and (options.dockerfile or options.context):
         raise ReleaseFailed("--digest deploys an already-pushed image: it takes no --dockerfile or --context")
@@ -106,7 +113,7 @@ def release(options: ReleaseOptions, *, say: Say = print, build: Optional[Callab
     repository_url = _output(stack, env, log, "ecr_repository_url")
     if repository_url is None:
         say("  first deploy: applying the stack without a service, so the image repository exists")
-        _apply(stack, env, log, "", say)
+        _apply(stack, env, log, "", say, "-var", f"{_allow_no_service_variable()}=true")
         repository_url = _output(stack, env, log, "ecr_repository_url")
     host, repository = repository_url.split("/", 1)
     registry = options.registry or host
@@ -124,7 +131,7 @@ def release(options: ReleaseOptions, *, say: Say = print, build: Optional[Callab
         say(f"  deploying the already-pushed {digest} (no build)")
     else:
         if build is None or buildah_command is None:
-            from localdev import image
+            from deploy import image
 
             build, buildah_command = build or image.build_image, buildah_command or image.buildah_command
         architecture = OCI_ARCHITECTURE[settings.service.cpu_architecture]
@@ -142,6 +149,8 @@ def release(options: ReleaseOptions, *, say: Say = print, build: Optional[Callab
         _wait_for_steady_state(aws("ecs"), names.ecs_cluster, names.ecs_service, digest, previous, options, say)
     finally:
         running = _deployed_digest(aws("ecs"), names.ecs_cluster, names.ecs_service)
+        if running:  # what runs, also after a rollback: every later plan keeps it
+            say(f"  recorded {running} in Parameter Store {record_release(aws('ssm'), settings.parameter_prefix, running)}")
         if options.record and running:
             say(f"  recorded {running} in {record_digest(options.environment, running)} (commit it)")
     url = _output(stack, env, log, "application_url") or "(no application_url output)"
@@ -194,18 +203,25 @@ def _prepare_stack(options: ReleaseOptions, stack_name: str, env: dict[str, str]
 
 
 def _terraform(stack: Path, env: dict[str, str], log: Path, *args: str) -> str:
-    result = terraform(stack, env, *args, log=log)
+    try:
+        result = terraform(stack, env, *args, log=log)
+    except TerraformFailed as failure:
+        raise ReleaseFailed(f"{failure} (log: {log})") from None
     if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines()
-        errors = [line for line in lines if line.startswith("Error")]
-        raise ReleaseFailed(f"terraform {args[0]}: {(errors or lines or ['failed'])[0][:400]} (log: {log})")
+        raise ReleaseFailed(f"terraform {args[0]}: {failure_message(result, stack)} (log: {log})")
     return result.stdout
 
 
-def _apply(stack: Path, env: dict[str, str], log: Path, digest: str, say: Say) -> None:
+def _allow_no_service_variable() -> str:
+    from stacks.variables import ALLOW_NO_SERVICE_VARIABLE  # late, as _digest_variable
+
+    return ALLOW_NO_SERVICE_VARIABLE
+
+
+def _apply(stack: Path, env: dict[str, str], log: Path, digest: str, say: Say, *extra: str) -> None:
     variable, shown = _digest_variable(), digest or '""'
     _saying(say, f"terraform apply ({variable}={shown})", lambda: _terraform(
-        stack, env, log, "apply", "-input=false", "-auto-approve", "-var", f"{variable}={digest}"))
+        stack, env, log, "apply", "-input=false", "-auto-approve", "-var", f"{variable}={digest}", *extra))
 
 
 def _saying(say: Say, what: str, action: Callable[[], Any]) -> Any:
@@ -221,8 +237,25 @@ def _saying(say: Say, what: str, action: Callable[[], Any]) -> Any:
     worker = threading.Thread(target=target, daemon=True)
     started = time.monotonic()
     worker.start()
-    while worker.join(LIVENESS_SECONDS) is None and worker.is_alive():
-        say(f"  ... {time.monotonic() - started:.0f}s: waiting for {what}")
+    interrupted = False
+    while worker.is_alive():
+        try:
+            worker.join(LIVENESS_SECONDS)
+            if worker.is_alive():
+                say(f"  ... {time.monotonic() - started:.0f}s: waiting for {what}"
+                    + (" to stop after the interrupt" if interrupted else ""))
+        except KeyboardInterrupt:  # the main thread gets Ctrl-C; terraform runs in the worker
+            if not interrupted:
+                interrupted = True
+                interrupt_running()
+                say(f"  interrupted: sent SIGINT to {what}; waiting for it to save the state and "
+                    "release the lock (do not kill it)")
+    if interrupted:
+        error = outcome.get("error")
+        raise ReleaseFailed(f"interrupted during {what}: " + (str(error) if error else "it finished first")
+                            + ". Run the same release again to finish; a state lock left behind (\"Error "
+                            "acquiring the state lock\") is released with `terraform force-unlock <ID>` in "
+                            "the stack's folder, only when no terraform runs")
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
@@ -375,4 +408,8 @@ def run(args: argparse.Namespace, *, say: Say = print) -> int:
     except ReleaseFailed as failure:
         say(f"RELEASE FAILED: {failure}")
         return 1
+    except KeyboardInterrupt:  # while polling ECS: no terraform runs then
+        say("RELEASE INTERRUPTED while waiting for steady state: the apply had finished; ECS goes on "
+            "rolling out (`make release ENV=... DIGEST=...` again to wait or roll back)")
+        return 130
     return 0
