@@ -9,7 +9,7 @@ from cdktf import App
 
 from stacks import toolchain
 from stacks.bootstrap_stack import BootstrapStack
-from stacks.config_loader import load_all
+from stacks.config_loader import load_all, unlisted_environment_files
 from stacks.environment_stack import EnvironmentStack
 from stacks.validation import synth_warnings
 
@@ -17,6 +17,9 @@ from stacks.validation import synth_warnings
 def build_app(config_dir: Path | None = None, outdir: str | None = None) -> App:
     """All settings are loaded and validated before any construct exists."""
     environments = load_all(config_dir)
+    for name in unlisted_environment_files(config_dir):
+        print(f"WARNING: config/{name}.toml exists but `environments` in common.toml does not list {name!r}: "
+              "it is not synthesized", file=sys.stderr)
     context = toolchain.app_context()
     app = App(outdir=outdir, context=context) if outdir else App(context=context)
     first = environments[0]

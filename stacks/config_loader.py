@@ -46,13 +46,22 @@ def environment_names(directory: Path | None = None) -> tuple[str, ...]:
 
 
 def _files_match(directory: Path, names: list[str]) -> list[SettingProblem]:
-    """Every listed environment has its file and every file is listed: a typo on either side
-    would otherwise synthesize an environment with defaults only, or silently drop one."""
-    files = {path.stem for path in directory.glob("*.toml")} - {"common"}
-    return ([SettingProblem("*", "environments", name, f"has no file {directory / (name + '.toml')}")
-             for name in names if name not in files]
-            + [SettingProblem("*", "environments", names, f"does not list {name} although {name}.toml exists "
-                              "(add it, or remove the file)") for name in sorted(files - set(names))])
+    """Every listed environment has its file: a typo in the list would otherwise synthesize an
+    environment of defaults only (and a typo in a file name would drop that file's settings)."""
+    files = _environment_files(directory)
+    return [SettingProblem("*", "environments", name, f"has no file {directory / (name + '.toml')}")
+            for name in names if name not in files]
+
+
+def _environment_files(directory: Path) -> set[str]:
+    return {path.stem for path in directory.glob("*.toml")} - {"common"}
+
+
+def unlisted_environment_files(directory: Path | None = None) -> list[str]:
+    """`<env>.toml` files the list leaves out: legal (synthesizing a subset), but said at every
+    synthesis, since it may also be a name typed differently in the two places."""
+    directory = Path(directory or config_dir())
+    return sorted(_environment_files(directory) - set(environment_names(directory)))
 
 
 def load_environment(name: str, directory: Path | None = None) -> EnvironmentSettings:

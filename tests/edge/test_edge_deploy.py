@@ -192,4 +192,10 @@ def test_service_runs_private_with_deployment_alarms_and_endpoints(edge):
     endpoints = edge.client("ec2").describe_vpc_endpoints()["VpcEndpoints"]
     kinds = {e["ServiceName"].rsplit(".", 1)[-1]: e["VpcEndpointType"] for e in endpoints}
     assert kinds.get("s3") == "Gateway"
-    assert {"logs", "ssm", "sts", "api", "dkr"} <= {k for k, t in kinds.items() if t == "Interface"}
+    # No STS endpoint: nothing in the task calls STS without service.trusted_caller_arns.
+    assert {k for k, t in kinds.items() if t == "Interface"} == {"logs", "ssm", "api", "dkr"}
+    # Endpoint policies reach AWS as written (this account only; S3: ECR layers and own buckets).
+    policies = {e["ServiceName"].rsplit(".", 1)[-1]: e.get("PolicyDocument", "") for e in endpoints}
+    assert "starport-layer-bucket" in policies["s3"] and all("aws:PrincipalAccount" in p for p in policies.values())
+    # prod has no NAT gateway: the endpoints are the only way out of the private subnets.
+    assert not [n for n in edge.client("ec2").describe_nat_gateways()["NatGateways"] if n["State"] != "deleted"]
