@@ -42,7 +42,7 @@ help:
 	@echo "make checkov      static security checks on the synthesized stacks"
 
 install: .build/apt.stamp .venv/.synced node_modules/.installed $(if $(TF_CLI_CONFIG_FILE),.build/terraformrc) \
-  $(if $(filter cdktn,$(TOOLCHAIN)),toolchains/cdktn/.venv/.synced)
+  $(if $(filter cdktn,$(TOOLCHAIN)),toolchains/cdktn/.venv/.synced toolchains/cdktn/cli/node_modules/.installed)
 
 # Re-checked whenever this file changes (a package added to the list gets installed).
 .build/apt.stamp: Makefile
@@ -62,6 +62,11 @@ install: .build/apt.stamp .venv/.synced node_modules/.installed $(if $(TF_CLI_CO
 toolchains/cdktn/.venv/.synced: toolchains/cdktn/Pipfile.lock
 	@command -v pipenv >/dev/null || python3 -m pip install -q pipenv==$(PIPENV_VERSION)
 	cd toolchains/cdktn && pipenv sync --dev
+	@touch $@
+
+# `cdktn synth` (docs/toolchains.md): cdktn-cli and the Node 22 it needs, both npm packages.
+toolchains/cdktn/cli/node_modules/.installed: toolchains/cdktn/cli/package-lock.json
+	cd toolchains/cdktn/cli && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 tools/checkov/.venv/.synced: tools/checkov/Pipfile.lock
