@@ -212,3 +212,10 @@ def test_the_cdktn_cli_synthesizes_the_same_stacks(outputs, terraform_env, tmp_p
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert stacks_of(tmp_path / "out") == stacks_of(outputs["cdktn"])
+
+
+def test_an_unknown_toolchain_is_refused_by_name():
+    from stacks.toolchain import ToolchainError, detect
+
+    with pytest.raises(ToolchainError, match=r"CDK_TOOLCHAIN='cdk': must be one of cdktf, cdktn"):
+        detect({"CDK_TOOLCHAIN": "cdk"})
