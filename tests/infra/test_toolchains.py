@@ -219,3 +219,16 @@ def test_an_unknown_toolchain_is_refused_by_name():
 
     with pytest.raises(ToolchainError, match=r"CDK_TOOLCHAIN='cdk': must be one of cdktf, cdktn"):
         detect({"CDK_TOOLCHAIN": "cdk"})
+
+
+def test_cdktn_output_deploys_to_the_emulator(outputs, tmp_path):
+    """tests/deploy's cycle (apply, second plan empty, the design's checks, destroy), synthesized by cdktn."""
+    pin = stacks_of(outputs["cdktn"])["session-dev"]["terraform"]["required_providers"]["aws"]["version"]
+    if not pinned_provider_available(pin):
+        pytest.skip(f"hashicorp/aws {pin} is not in the provider mirror {TF_MIRROR}: no 6.x apply can run "
+                    "offline here (docs/toolchains.md)")
+    from localdev.aws_cycle import run_cycle
+
+    lines: list[str] = []
+    assert run_cycle(tmp_path / "cycle", emulator_port=None, say=lines.append, python=str(CDKTN_PYTHON)), \
+        "\n".join(lines) + "\n" + (tmp_path / "cycle" / "terraform.log").read_text()[-6000:]
