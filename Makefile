@@ -49,7 +49,7 @@ DJANGO_VERSION := $(shell sed -n 's/^django = "==\(.*\)"/\1/p' Pipfile)
 DJANGO_SDIST := .build/django-sdist/django-$(DJANGO_VERSION).tar.gz
 
 install: .build/apt.stamp .venv/.synced node_modules/.installed $(if $(TF_CLI_CONFIG_FILE),.build/terraformrc) $(DJANGO_SDIST) \
-  $(if $(filter cdktn,$(TOOLCHAIN)),toolchains/cdktn/.venv/.synced)
+  $(if $(filter cdktn,$(TOOLCHAIN)),toolchains/cdktn/.venv/.synced toolchains/cdktn/cli/node_modules/.installed)
 
 $(DJANGO_SDIST): Pipfile
 	@mkdir -p $(@D)
@@ -74,6 +74,11 @@ $(DJANGO_SDIST): Pipfile
 toolchains/cdktn/.venv/.synced: toolchains/cdktn/Pipfile.lock
 	@command -v pipenv >/dev/null || python3 -m pip install -q pipenv==$(PIPENV_VERSION)
 	cd toolchains/cdktn && pipenv sync --dev
+	@touch $@
+
+# `cdktn synth` (docs/toolchains.md): cdktn-cli and the Node 22 it needs, both npm packages.
+toolchains/cdktn/cli/node_modules/.installed: toolchains/cdktn/cli/package-lock.json
+	cd toolchains/cdktn/cli && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 tools/checkov/.venv/.synced: tools/checkov/Pipfile.lock

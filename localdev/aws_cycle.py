@@ -14,6 +14,7 @@ stops the emulator by its PID.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +95,7 @@ class Deployment:
 
 
 def deploy(directory: Path, *, emulator_port: int | None = 5000, environment: str = "dev", say: Say = print,
-           detach: bool = False, second_plan: bool = True) -> Deployment | None:
+           detach: bool = False, second_plan: bool = True, python: str = sys.executable) -> Deployment | None:
     """Synthesize, start the emulator, bootstrap, apply, (second plan), checks. The emulator keeps
     running whatever the outcome (its PID is in `<directory>/emulator.pid`); None if synthesis failed."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -103,7 +104,7 @@ def deploy(directory: Path, *, emulator_port: int | None = 5000, environment: st
     settings = load_environment(environment)
     stacks_dir = directory / "cdktf.out" / "stacks"
     step = Step(say, log)
-    if not step.run("synthesize every stack (python main.py)", lambda: _synthesize(directory / "cdktf.out")):
+    if not step.run("synthesize every stack (python main.py)", lambda: _synthesize(directory / "cdktf.out", python)):
         return None
     emulator = start_emulator(port=emulator_port, log_path=directory / "emulator.log", detach=detach)
     (directory / "emulator.pid").write_text(f"{emulator.pid}\n")  # so `make down` finds it after a crash
@@ -125,9 +126,10 @@ def deploy(directory: Path, *, emulator_port: int | None = 5000, environment: st
 
 
 def run_cycle(directory: Path, *, emulator_port: int | None = 5000, environment: str = "dev",
-              say: Say = print) -> bool:
-    """The whole proof: deploy, second plan empty, checks, destroy, empty state; the emulator stops."""
-    up = deploy(directory, emulator_port=emulator_port, environment=environment, say=say)
+              say: Say = print, python: str = sys.executable) -> bool:
+    """The whole proof: deploy, second plan empty, checks, destroy, empty state; the emulator stops.
+    `python`: the interpreter that synthesizes, i.e. the toolchain's venv (stacks/toolchain.py)."""
+    up = deploy(directory, emulator_port=emulator_port, environment=environment, say=say, python=python)
     if up is None:
         return False
     try:
@@ -160,8 +162,8 @@ def released_image() -> dict[str, str]:
     return {f"TF_VAR_{IMAGE_DIGEST_VARIABLE}": RELEASED_DIGEST}
 
 
-def _synthesize(outdir: Path) -> str | None:
-    result = synthesize(outdir)
+def _synthesize(outdir: Path, python: str) -> str | None:
+    result = synthesize(outdir, python=python)
     return None if result.returncode == 0 else result.stderr.strip()[-2000:]
 
 

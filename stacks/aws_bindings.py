@@ -39,18 +39,18 @@ EAGER_VARIABLE = "SESSION_EAGER_PROVIDER_IMPORT"
 
 def install() -> ModuleType:
     """Make the toolchain's provider package importable lazily; idempotent."""
-    PACKAGE = _toolchain.current().provider
-    if PACKAGE in sys.modules:
-        return sys.modules[PACKAGE]
+    package_name = _toolchain.current().provider
+    if package_name in sys.modules:
+        return sys.modules[package_name]
     if os.environ.get(EAGER_VARIABLE) == "1":
-        return importlib.import_module(PACKAGE)
-    spec = importlib.util.find_spec(PACKAGE)
+        return importlib.import_module(package_name)
+    spec = importlib.util.find_spec(package_name)
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError(f"{PACKAGE} is not installed: run `make install` (pipenv sync --dev)")
+        raise ImportError(f"{package_name} is not installed: run `make install` (pipenv sync --dev)")
     _preload_lazy_node_index()
     package = importlib.util.module_from_spec(spec)  # a package object; its __init__ is not run
     package.__getattr__ = _import_submodule  # type: ignore[attr-defined]
-    sys.modules[PACKAGE] = package
+    sys.modules[package_name] = package
     # The assembly itself is loaded into the jsii kernel by the first submodule import (each
     # does `from .._jsii import *`), so importing settings alone never starts Node.
     _register_submodules(Path(next(iter(spec.submodule_search_locations))))
@@ -73,21 +73,21 @@ def _preload_lazy_node_index() -> None:
 def _import_submodule(name: str) -> ModuleType:
     if name.startswith("__"):
         raise AttributeError(name)
-    PACKAGE = _toolchain.current().provider
+    package = _toolchain.current().provider
     try:
-        return importlib.import_module(f"{PACKAGE}.{name}")
+        return importlib.import_module(f"{package}.{name}")
     except ModuleNotFoundError as error:
-        raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}") from error
+        raise AttributeError(f"module {package!r} has no attribute {name!r}") from error
 
 
 def _register_submodules(package_dir: Path) -> None:
     from jsii import _reference_map  # the runtime's own lazy-loading hook
 
-    PACKAGE, ASSEMBLY = _toolchain.current().provider, _toolchain.current().assembly
+    package, assembly = _toolchain.current().provider, _toolchain.current().assembly
 
     _reference_map._submodule_fqn_map.update(
         {
-            f"{ASSEMBLY}.{_jsii_name(entry.name)}": f"{PACKAGE}.{entry.name}"
+            f"{assembly}.{_jsii_name(entry.name)}": f"{package}.{entry.name}"
             for entry in package_dir.iterdir()
             if entry.is_dir() and not entry.name.startswith("_")
         }

@@ -17,17 +17,6 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from cdktf import TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
-from cdktf_cdktf_provider_aws.lb_listener_rule import (
-    LbListenerRule,
-    LbListenerRuleAction,
-    LbListenerRuleActionForward,
-    LbListenerRuleActionForwardTargetGroup,
-    LbListenerRuleCondition,
-    LbListenerRuleConditionHttpHeader,
-    LbListenerRuleConditionPathPattern,
-)
 from constructs import Construct
 
 from stacks.names import ResourceNames
@@ -49,6 +38,19 @@ class BlueGreenRouting:
 def routing(scope: Construct, names: ResourceNames, partition: str, listener_arn: str,
             target_group_arn: str, alternate_target_group_arn: str) -> BlueGreenRouting:
     """Listener rules ECS shifts traffic with, and the role it uses to do so."""
+    # Imported on use: a rolling deployment never loads these binding submodules (stacks/aws_bindings.py).
+    from cdktf_cdktf_provider_aws.iam_role import IamRole
+    from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+    from cdktf_cdktf_provider_aws.lb_listener_rule import (
+        LbListenerRule,
+        LbListenerRuleAction,
+        LbListenerRuleActionForward,
+        LbListenerRuleActionForwardTargetGroup,
+        LbListenerRuleCondition,
+        LbListenerRuleConditionHttpHeader,
+        LbListenerRuleConditionPathPattern,
+    )
+
     # ECS rewrites the forward weights during every deployment: Terraform must not reset them.
     owned_by_ecs = TerraformResourceLifecycle(ignore_changes=["action"])
 

@@ -94,3 +94,10 @@ def test_cdktn_synthesizes_ecs_native_blue_green(blue_green_dev):
 def test_cdktn_writes_the_native_lock_file_argument(blue_green_dev):
     """cdktn's S3Backend has use_lockfile (Terraform >= 1.10 S3-native locking); cdktf gets an override."""
     assert blue_green_dev["terraform"]["backend"]["s3"]["use_lockfile"] is True
+
+
+def test_an_unknown_strategy_is_refused_by_name(tmp_path):
+    result = synth(Path(sys.executable), "cdktf", config_with(tmp_path, BLUE_GREEN.replace('"blue_green"', '"canary"')),
+                   tmp_path / "out")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "deployment_strategy" in result.stderr and "rolling" in result.stderr, result.stderr[-1000:]

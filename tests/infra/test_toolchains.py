@@ -44,9 +44,15 @@ def stacks_of(outdir: Path) -> dict[str, dict]:
 
 
 def without_known_differences(stack: dict) -> dict:
-    """The three fields the toolchains write differently: CDK version, provider source, pin."""
+    """The fields the toolchains write differently: CDK version, provider source, pin, and (in
+    the `//` comment Terraform ignores) the override cdktf needs for `use_lockfile`, which cdktn's
+    S3Backend writes natively; the argument itself is compared."""
     stack = copy.deepcopy(stack)
     stack["//"]["metadata"].pop("version")
+    overrides = stack["//"]["metadata"].get("overrides", {})
+    overrides.pop("stack", None)
+    if not overrides:
+        stack["//"]["metadata"].pop("overrides", None)
     stack["terraform"]["required_providers"]["aws"] = {}
     return stack
 
@@ -90,6 +96,8 @@ def test_both_toolchains_write_the_same_stack(outputs, stack):
     assert cdktn["terraform"]["required_providers"]["aws"]["source"] == "hashicorp/aws"
     assert cdktn["terraform"]["required_providers"]["aws"]["version"].startswith("6.")
     assert cdktn["//"]["metadata"]["version"] == "0.24.0"
+    if stack != "session-bootstrap":  # the bootstrap stack keeps local state (it creates the bucket)
+        assert cdktf["terraform"]["backend"]["s3"]["use_lockfile"] is cdktn["terraform"]["backend"]["s3"]["use_lockfile"] is True
     # Same resources under the same logical ids, same arguments: state carries over.
     assert without_known_differences(cdktn) == without_known_differences(cdktf)
 
@@ -188,3 +196,39 @@ def test_cdktn_output_validates_with_its_pinned_provider(outputs, terraform_env,
                     "only the shared subset is validated here (docs/toolchains.md)")
     report = validate(copy_stack(outputs["cdktn"] / "stacks", stack, tmp_path), terraform_env)
     assert report["valid"], report["diagnostics"]
+
+
+CDKTN_CLI_BIN = ROOT / "toolchains" / "cdktn" / "cli" / "node_modules" / ".bin"
+
+
+def test_the_cdktn_cli_synthesizes_the_same_stacks(outputs, terraform_env, tmp_path):
+    """`cdktn synth` on Node 22 from npm (docs/toolchains.md) writes what `python main.py` does."""
+    if not (CDKTN_CLI_BIN / "cdktn").exists():
+        pytest.skip("the cdktn CLI is not installed: `make install TOOLCHAIN=cdktn` (npm: cdktn-cli, node 22)")
+    env = {**terraform_env, "PATH": f"{CDKTN_CLI_BIN}:{os.environ['PATH']}", "CDK_TOOLCHAIN": "cdktn",
+           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env.pop("NODE_OPTIONS", None)
+    result = subprocess.run(["cdktn", "synth", "--app", f"{CDKTN_PYTHON} main.py", "--output", str(tmp_path / "out")],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert stacks_of(tmp_path / "out") == stacks_of(outputs["cdktn"])
+
+
+def test_an_unknown_toolchain_is_refused_by_name():
+    from stacks.toolchain import ToolchainError, detect
+
+    with pytest.raises(ToolchainError, match=r"CDK_TOOLCHAIN='cdk': must be one of cdktf, cdktn"):
+        detect({"CDK_TOOLCHAIN": "cdk"})
+
+
+def test_cdktn_output_deploys_to_the_emulator(outputs, tmp_path):
+    """tests/deploy's cycle (apply, second plan empty, the design's checks, destroy), synthesized by cdktn."""
+    pin = stacks_of(outputs["cdktn"])["session-dev"]["terraform"]["required_providers"]["aws"]["version"]
+    if not pinned_provider_available(pin):
+        pytest.skip(f"hashicorp/aws {pin} is not in the provider mirror {TF_MIRROR}: no 6.x apply can run "
+                    "offline here (docs/toolchains.md)")
+    from localdev.aws_cycle import run_cycle
+
+    lines: list[str] = []
+    assert run_cycle(tmp_path / "cycle", emulator_port=None, say=lines.append, python=str(CDKTN_PYTHON)), \
+        "\n".join(lines) + "\n" + (tmp_path / "cycle" / "terraform.log").read_text()[-6000:]
