@@ -28,7 +28,7 @@ PIPENV_VERSION := 2026.10.3
 # chromium + chromium-driver: browser tests of the reference application's pages (headless).
 APT_PACKAGES := redis-server haproxy wrk buildah qemu-user-static debootstrap binfmt-support skopeo docker-registry chromium chromium-driver
 
-.PHONY: help install synth demo down release test image bench-synth bench-app bench-django checkov clean
+.PHONY: help install synth demo down release test image bench-synth bench-app bench-django bench-integrations checkov clean
 
 help:
 	@echo "make demo         deploy session-dev to a local AWS emulator and run the system on 127.0.0.1; both stay up"
@@ -41,6 +41,7 @@ help:
 	@echo "make bench-synth  cold synthesis: this project's loader against the documented import"
 	@echo "make bench-app    session service throughput and latency against Flask-Session"
 	@echo "make bench-django Django session reads: memorydb_sessions.django vs no sessions vs the cache engine"
+	@echo "make bench-integrations Flask/ASGI session reads: ours vs no sessions vs Flask-Session / Starlette's cookie middleware"
 	@echo "make checkov      static security checks on the synthesized stacks"
 
 # Django's own session tests (SessionTestsMixin) ship only in its source distribution; the
@@ -129,6 +130,9 @@ bench-app: install
 
 bench-django: install
 	$(PY) -m bench.django_sessions
+
+bench-integrations: install
+	$(PY) -m bench.integrations
 
 # One configuration per stack (.checkov/<env>.yaml): prod strict, dev/staging with their own skips.
 checkov: synth tools/checkov/.venv/.synced

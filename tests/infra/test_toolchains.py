@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from localdev.terraform import TF_MIRROR, terraform
+from deploy.terraform import TF_MIRROR, terraform
 from tests.infra.conftest import ROOT, STACKS
 from tests.infra.terraform_cli import copy_stack
 from tests.infra.workload.test_checkov import CHECKOV, CONFIGS

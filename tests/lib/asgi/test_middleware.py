@@ -139,9 +139,9 @@ def test_sign_in_new_token_old_one_dead_and_planted_token_stays_anonymous(cluste
         attacker.get("/write?n=planted")
         planted = attacker.token
         b.token = planted
-        b.get("/login?user=alice")
+        b.get("/login?user=asgi-alice")
         assert b.token != planted and tokens.is_token(b.token)
-        assert b.get("/read").json() == {"data": {"n": "planted", "after": "login"}, "user": "alice"}
+        assert b.get("/read").json() == {"data": {"n": "planted", "after": "login"}, "user": "asgi-alice"}
         assert attacker.get("/read").json() == {"data": {}, "user": None}
 
 
@@ -149,11 +149,11 @@ def test_rotate_and_sign_out_everywhere(cluster_env):
     with Harness() as h:
         b = h.browser()
         other = h.browser()
-        b.get("/login?user=bob")
-        other.get("/login?user=bob")
+        b.get("/login?user=asgi-bob")
+        other.get("/login?user=asgi-bob")
         before = b.token
         b.get("/rotate")
-        assert b.token != before and b.get("/read").json()["user"] == "bob"
+        assert b.token != before and b.get("/read").json()["user"] == "asgi-bob"
         assert b.get("/mine").json() == {"n": 2}
         assert b.get("/everywhere").json() == {"ended": 2}
         assert other.get("/read").json() == {"data": {}, "user": None}
@@ -163,7 +163,7 @@ def test_rotate_and_sign_out_everywhere(cluster_env):
 def test_session_ended_between_load_and_save_is_not_resurrected(cluster_env):
     with Harness() as h:
         b = h.browser()
-        b.get("/login?user=carol")
+        b.get("/login?user=asgi-carol")
         r = b.get("/race")
         assert "null" in r.headers["set-cookie"] and "1970" in r.headers["set-cookie"]
         assert b.get("/read").json() == {"data": {}, "user": None}

@@ -92,16 +92,16 @@ def test_sign_in_issues_a_new_token_and_ends_the_old_one(app, sync_store):
     c = app.test_client()
     c.get("/write?n=7")
     before = cookie_of(c)
-    c.get("/login?user=alice")
+    c.get("/login?user=flask-alice")
     after = cookie_of(c)
     assert after != before and sync_store.read(before) is None  # fixation: the planted id is dead
-    assert c.get("/read").json == {"n": "7", "user": "alice"}
+    assert c.get("/read").json == {"n": "7", "user": "flask-alice"}
 
 
 def test_user_id_alone_loads_the_session(app):
     c = app.test_client()
-    c.get("/login?user=erin")
-    assert c.get("/who").json == {"user": "erin"}
+    c.get("/login?user=flask-erin")
+    assert c.get("/who").json == {"user": "flask-erin"}
 
 
 def test_attacker_planted_token_does_not_become_signed_in(app):
@@ -116,8 +116,8 @@ def test_attacker_planted_token_does_not_become_signed_in(app):
 
 def test_sign_out_everywhere_ends_the_other_browsers(app):
     a, b = app.test_client(), app.test_client()
-    a.get("/login?user=bob")
-    b.get("/login?user=bob")
+    a.get("/login?user=flask-bob")
+    b.get("/login?user=flask-bob")
     assert b.get("/mine").json == {"n": 2}
     assert a.get("/everywhere").json == {"ended": 2}
     assert b.get("/read").json == {"n": None, "user": None}
@@ -126,7 +126,7 @@ def test_sign_out_everywhere_ends_the_other_browsers(app):
 
 def test_stale_browser_write_does_not_resurrect_a_signed_out_session(app):
     a = app.test_client()
-    a.get("/login?user=carol")
+    a.get("/login?user=flask-carol")
     old = cookie_of(a)
     stale = app.test_client()
     stale.set_cookie(COOKIE, old)
@@ -147,7 +147,7 @@ def test_session_ended_between_load_and_save_is_not_resurrected(app, sync_store)
         return "ok"
 
     c = app.test_client()
-    c.get("/login?user=dave")
+    c.get("/login?user=flask-dave")
     old = cookie_of(c)
     r = c.get("/race")
     assert "Expires=Thu, 01 Jan 1970" in r.headers["Set-Cookie"]
