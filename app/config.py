@@ -113,6 +113,9 @@ class Settings:
         endpoint = v["store_endpoint"]
         if any(c.isspace() for c in endpoint) or "/" in endpoint:
             raise ConfigError(f"SESSION_STORE_ENDPOINT must be a host name, got {endpoint!r}")
+        if ":" in endpoint:
+            raise ConfigError(f"SESSION_STORE_ENDPOINT must be a host name without a port (the port is "
+                              f"SESSION_STORE_PORT), got {endpoint!r}")
         if v["store_auth"] == "iam":
             for attr, name in (("store_username", "SESSION_STORE_USERNAME"),
                                ("store_cluster_name", "SESSION_STORE_CLUSTER_NAME"), ("aws_region", "AWS_REGION")):

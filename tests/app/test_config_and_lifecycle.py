@@ -203,3 +203,9 @@ def test_every_settings_field_read_from_the_environment_is_declared():
     # Fields no variable sets (fixed by the code): the rest must come from the contract.
     fixed = {"max_depth", "max_keys", "store_max_connections", "retry_after_seconds", "graceful_shutdown_seconds"}
     assert declared | fixed == {f.name for f in dataclasses.fields(Settings)}
+
+
+def test_a_store_endpoint_with_a_port_is_refused_naming_the_port_variable():
+    with pytest.raises(ConfigError, match="without a port .*SESSION_STORE_PORT"):
+        Settings.from_env({"SESSION_STORE_ENDPOINT": "clustercfg.x.memorydb.eu-west-1.amazonaws.com:6379"},
+                          use_parameter_store=False)
