@@ -18,6 +18,7 @@ accessed/modified the same way, with the same cookie flags.  Differences, all on
 * ``max_age`` is capped by the core's absolute lifetime; the core's idle timeout applies.
 * The store being away answers 503 with ``Retry-After`` (never a 500), from the load, the
   save, or a helper the app awaited.
+* The store it makes (from the environment) is closed at lifespan shutdown.
 * Helpers: ``await sign_in(request, user_id)`` (new token, old ended), ``rotate``,
   ``sign_out``, ``sign_out_everywhere``, ``end_other_sessions``, ``list_sessions``.
 """
@@ -149,6 +150,7 @@ class SessionMiddleware:
         if partitioned:
             self.security_flags += "; partitioned"
         self._store = store
+        self._owns_store = store is None
         self._store_lock = asyncio.Lock()
 
     async def store(self) -> SessionStore:
@@ -164,6 +166,9 @@ class SessionMiddleware:
         return self._store
 
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._closing_on_shutdown(send))
+            return
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
@@ -214,6 +219,16 @@ class SessionMiddleware:
             if started:
                 raise
             await _answer_unavailable(scope, send)
+
+    def _closing_on_shutdown(self, send):
+        """Close the connections of a store this middleware made when the server shuts down."""
+        async def send_lifespan(message) -> None:
+            if message["type"] == "lifespan.shutdown.complete" and self._owns_store and self._store is not None:
+                store, self._store = self._store, None
+                await store.client.aclose()
+            await send(message)
+
+        return send_lifespan
 
     async def _save(self, scope: dict, state: _State) -> str | None:
         """Write what changed; the Set-Cookie value to send, if any."""

@@ -77,8 +77,7 @@ class Harness:
         return self
 
     def __exit__(self, *exc):
-        self.client.portal.call(self.mw._store.client.aclose)
-        self.client.__exit__(*exc)
+        self.client.__exit__(*exc)  # lifespan shutdown closes the store's connections
 
     def browser(self) -> "Browser":
         return Browser(self.client)
@@ -206,6 +205,14 @@ def test_helper_failing_in_an_app_answers_503(monkeypatch):
     with TestClient(app, raise_server_exceptions=False) as c:
         r = c.get("/login?user=x")
         assert r.status_code == 503 and r.headers["retry-after"] == "1"
+
+
+def test_the_store_it_made_is_closed_at_shutdown(cluster_env):
+    mw = asgi.SessionMiddleware(APP)
+    with TestClient(mw) as c:  # lifespan startup, then shutdown on exit
+        c.get("/write?n=1")
+        assert mw._store is not None
+    assert mw._store is None
 
 
 def test_bad_settings_name_the_field():

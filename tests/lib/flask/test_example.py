@@ -26,8 +26,9 @@ def test_example_app(cluster, monkeypatch):
         monkeypatch.setenv(k, v)
     example = load_example("flask_example_app", ROOT / "examples" / "flask" / "app.py")
     c = example.app.test_client()
-    assert c.get("/").json == {"visits": 1}
-    assert "httponly" in c.get("/").headers.get("Set-Cookie", "httponly").lower()
+    first = c.get("/")
+    assert first.json == {"visits": 1} and "httponly" in first.headers["Set-Cookie"].lower()
+    assert c.get("/").json == {"visits": 2}
     anonymous = c.get_cookie("session").value
     assert c.post("/login", data={"user": "alice", "password": "nope"}).status_code == 401
     assert c.post("/login", data={"user": "alice", "password": "wonderland"}).json == {"user": "alice"}
