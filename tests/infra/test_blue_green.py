@@ -14,6 +14,7 @@ import pytest
 
 from tests.infra.conftest import ROOT
 from tests.infra.test_toolchains import CDKTN_PYTHON
+from tests.infra.workload.test_checkov import CHECKOV, CONFIGS
 
 BLUE_GREEN = '[service]\ndesired_count = 1\nmin_capacity = 1\nmax_capacity = 4\ndeployment_strategy = "blue_green"\nbake_time_minutes = 10\n'
 
@@ -52,12 +53,33 @@ def test_bake_time_out_of_range_is_refused_by_name(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def blue_green_dev(tmp_path_factory) -> dict:
+def blue_green_stack(tmp_path_factory) -> Path:
+    """session-dev with blue/green, synthesized by cdktn: its folder."""
     assert CDKTN_PYTHON.exists(), "the cdktn environment is missing: run `make install TOOLCHAIN=cdktn`"
     tmp_path = tmp_path_factory.mktemp("blue-green")
     result = synth(CDKTN_PYTHON, "cdktn", config_with(tmp_path, BLUE_GREEN), tmp_path / "out")
     assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads((tmp_path / "out" / "stacks" / "session-dev" / "cdk.tf.json").read_text())
+    return tmp_path / "out" / "stacks" / "session-dev"
+
+
+@pytest.fixture(scope="module")
+def blue_green_dev(blue_green_stack) -> dict:
+    return json.loads((blue_green_stack / "cdk.tf.json").read_text())
+
+
+def test_blue_green_passes_checkov(blue_green_stack, tmp_path):
+    """The new target group, listener rules and role pass dev's checkov configuration."""
+    if not CHECKOV.exists():
+        pytest.skip("checkov is not installed: run `make install` or `cd tools/checkov && pipenv sync`")
+    config = tmp_path / "dev.yaml"
+    config.write_text((CONFIGS / "dev.yaml").read_text().replace("  - cdktf.out/stacks/session-dev\n",
+                                                                  f"  - {blue_green_stack}\n"))
+    result = subprocess.run([str(CHECKOV), "--config-file", str(config), "-o", "json"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    report = json.loads(result.stdout)
+    report = report if isinstance(report, dict) else report[0]
+    assert report["summary"]["failed"] == 0, [c["check_id"] for c in report["results"]["failed_checks"]]
+    assert report["summary"]["passed"] > 100
 
 
 def test_cdktn_synthesizes_ecs_native_blue_green(blue_green_dev):
