@@ -113,7 +113,15 @@ class _Conn(asyncio.Protocol):
     async def call_many(self, packed: list[bytes]) -> list:
         futures = [self._send(p) for p in packed]
         try:
-            return [await f for f in futures]
+            replies, error = [], None
+            for future in futures:  # every future awaited, so none's exception goes unretrieved
+                try:
+                    replies.append(await future)
+                except (OSError, StoreConnectionError) as exc:
+                    error = error or exc
+            if error is not None:
+                raise error
+            return replies
         except asyncio.CancelledError:
             self.abort()
             raise

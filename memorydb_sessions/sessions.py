@@ -120,6 +120,7 @@ class SessionStore:
         self.metrics = metrics or Metrics()
         self._pause = pause
         self.recent = RecentValues()
+        self._init_lock: asyncio.Lock | None = None
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # ---------------------------------------------------------------- plumbing
@@ -154,12 +155,30 @@ class SessionStore:
 
     async def _deadline(self, operation: Awaitable):
         """One deadline for the whole operation, whatever the fast path and redis-py retry."""
+        if getattr(self.client.cluster, "_initialize", False):
+            await self._learn_slot_map()
         try:
             async with asyncio.timeout(self.policy.store_timeout):
                 return await operation
         except TimeoutError as exc:
             self.metrics.incr("StoreErrors")
             raise StoreUnavailable("deadline exceeded") from exc
+
+    async def _learn_slot_map(self) -> None:
+        """A fresh client first learns the cluster's slot map (a TLS handshake with a node, then
+        CLUSTER SLOTS): connection set-up, not a store operation, so it gets a budget of its own
+        rather than eating the first operation's deadline."""
+        if self._init_lock is None:
+            self._init_lock = asyncio.Lock()
+        async with self._init_lock:
+            if not getattr(self.client.cluster, "_initialize", False):
+                return
+            try:
+                async with asyncio.timeout(max(5.0, 10 * self.policy.store_timeout)):
+                    await self.client.initialize()
+            except (TimeoutError, *STORE_EXCEPTIONS) as exc:
+                self.metrics.incr("StoreErrors")
+                raise StoreUnavailable(f"cannot reach the store: {type(exc).__name__}") from exc
 
     def _ttl_ms(self, record: Record, now_ms: int) -> int:
         """The idle TTL, never past the absolute expiry."""

@@ -38,7 +38,7 @@ def cluster_settings(cluster, **extra) -> dict:
     not be shorter, or its cap (tested on its own) would show."""
     values = {k: v for k, v in cluster.client_env().items()}
     values.update(SESSION_IDLE_TIMEOUT_SECONDS=14 * 86400, SESSION_ABSOLUTE_LIFETIME_SECONDS=28 * 86400,
-                  SESSION_STORE_TIMEOUT_MS=10000)
+                  SESSION_STORE_TIMEOUT_MS=10000, SESSION_STORE_CONNECT_TIMEOUT_MS=5000)
     values.update(extra)
     return values
 
