@@ -165,7 +165,7 @@ def test_checkov_passes_on_both(checkov_reports, stack):
 
 
 def validate(directory: Path, terraform_env: dict[str, str]) -> dict:
-    init = terraform(directory, terraform_env, "init", "-backend=false", "-input=false", timeout=600)
+    init = terraform(directory, terraform_env, "init", "-backend=false", "-input=false")
     assert init.returncode == 0, init.stdout[-2000:] + init.stderr[-2000:]
     return json.loads(terraform(directory, terraform_env, "validate", "-json").stdout)
 
