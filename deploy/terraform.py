@@ -80,6 +80,28 @@ def terraform(directory: Path, env: dict[str, str], *args: str,
     return result
 
 
+# hashicorp/aws 5.100's aws_memorydb_cluster delete waiter (internal/service/memorydb/wait.go,
+# waitClusterDeleted) has `deleting` as its only pending state: while MemoryDB takes the final
+# snapshot it reports `snapshotting`, and the waiter fails although AWS goes on deleting.
+SNAPSHOTTING = "unexpected state 'snapshotting'"
+
+
+def destroy(directory: Path, env: dict[str, str], *args: str, log: Path | None = None,
+            attempts: int = 4, wait_seconds: float = 120.0) -> subprocess.CompletedProcess:
+    """`terraform destroy -auto-approve <args>`, run again while the only failure is the MemoryDB
+    final snapshot still being taken: the refresh then finds the cluster gone and destroy goes on."""
+    import time
+
+    for attempt in range(1, attempts + 1):
+        result = terraform(directory, env, "destroy", "-input=false", "-auto-approve", *args, log=log)
+        if result.returncode == 0 or SNAPSHOTTING not in result.stdout + result.stderr or attempt == attempts:
+            return result
+        print(f"MemoryDB is taking the final snapshot: destroy again in {wait_seconds:.0f} s "
+              f"(attempt {attempt + 1} of {attempts})", flush=True)
+        time.sleep(wait_seconds)
+    return result
+
+
 def interrupt_running() -> int:
     """SIGINT to every terraform this process runs (once each); returns how many."""
     with _running_lock:

@@ -26,7 +26,7 @@ from localdev.procs import heartbeat
 from deploy.synthesis import synthesize
 from deploy.release_record import record_release
 from deploy.stack_deploy import deploy_steps
-from deploy.terraform import cli_environment, failure_message, terraform
+from deploy.terraform import cli_environment, destroy, failure_message, terraform
 from stacks.config_loader import load_environment
 from stacks.settings import EnvironmentSettings
 
@@ -79,11 +79,15 @@ class Deployment:
         result = terraform(self.stack, self.env, *args, log=self.step.log)
         return None if result.returncode == 0 else failure_message(result, self.stack)
 
+    def _destroy(self) -> str | None:
+        result = destroy(self.stack, self.env, log=self.step.log)
+        return None if result.returncode == 0 else failure_message(result, self.stack)
+
     def destroy(self) -> bool:
         """terraform destroy, then the state must be empty."""
         name = self.settings.stack_name
         destroyed = self.step.run(f"{name}: destroy (MemoryDB alone takes ~5 min of provider waits)",
-                                  lambda: self.terraform("destroy", "-input=false", "-auto-approve"))
+                                  self._destroy)
         return destroyed and self.step.run("state is empty after destroy",
                                            lambda: _state_is_empty(self.stack, self.env, self.step.log))
 

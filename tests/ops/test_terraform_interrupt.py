@@ -135,3 +135,44 @@ def test_no_kill_timer_on_terraform():
     from deploy import terraform
 
     assert "timeout" not in inspect.signature(terraform.terraform).parameters
+
+
+
+SNAPSHOTTING_TERRAFORM = textwrap.dedent("""\
+    #!/usr/bin/env python3
+    import os, sys
+    from pathlib import Path
+    calls = Path(os.environ["FAKE_TF_MARKS"]) / "calls"
+    n = int(calls.read_text()) + 1 if calls.exists() else 1
+    calls.write_text(str(n))
+    if n < 3:  # what hashicorp/aws 5.100's delete waiter says while the final snapshot is taken
+        sys.stderr.write("Error: waiting for MemoryDB Cluster (session-app-prod) delete: "
+                         "unexpected state 'snapshotting', wanted target ''.\\n")
+        sys.exit(1)
+    print("Destroy complete! Resources: 0 destroyed.")
+    """)
+FAILING_TERRAFORM = "#!/bin/sh\necho 'Error: AccessDenied' >&2\necho x >> \"$FAKE_TF_MARKS/calls\"\nexit 1\n"
+
+
+def _fake(fake_terraform: dict[str, str], text: str) -> Path:
+    script = Path(fake_terraform["PATH"].split(os.pathsep)[0]) / "terraform"
+    script.write_text(text)
+    return Path(fake_terraform["FAKE_TF_MARKS"]) / "calls"
+
+
+def test_destroy_waits_out_the_final_snapshot(fake_terraform, tmp_path):
+    """The provider's waiter fails while MemoryDB reports `snapshotting`; destroy runs again."""
+    from deploy.terraform import destroy
+
+    calls = _fake(fake_terraform, SNAPSHOTTING_TERRAFORM)
+    result = destroy(tmp_path, fake_terraform, wait_seconds=0)
+    assert result.returncode == 0 and "Destroy complete" in result.stdout
+    assert calls.read_text() == "3"
+
+
+def test_destroy_does_not_retry_other_failures(fake_terraform, tmp_path):
+    from deploy.terraform import destroy
+
+    calls = _fake(fake_terraform, FAILING_TERRAFORM)
+    assert destroy(tmp_path, fake_terraform, wait_seconds=0).returncode == 1
+    assert calls.read_text() == "x\n"
