@@ -64,8 +64,9 @@ def store(cluster):
     env = cluster.client_env()
     config = StoreConfig(host=env["SESSION_STORE_ENDPOINT"], port=int(env["SESSION_STORE_PORT"]),
                          username=env["SESSION_STORE_USERNAME"], password=env["SESSION_STORE_PASSWORD"],
-                         tls=env["SESSION_STORE_TLS"] == "true", ca_file=env.get("SESSION_STORE_CA_FILE"))
-    return lambda policy=SessionPolicy(): SessionStore(StoreClient(config), policy)
+                         tls=env["SESSION_STORE_TLS"] == "true", ca_file=env.get("SESSION_STORE_CA_FILE"),
+                         connect_timeout=5.0)  # CI's shared cores make TLS handshakes slow
+    return lambda policy=SessionPolicy(store_timeout=5.0): SessionStore(StoreClient(config), policy)
 
 
 def settings_for(url: str, **kw) -> Settings:
@@ -87,7 +88,7 @@ def auth(sts, role="app-backend", server_id=SERVER_ID) -> dict:
     return {"Authorization": caller_identity_header(creds[role], "us-east-1", server_id, handle.url)}
 
 
-def plane(sts, store_factory, policy=SessionPolicy()):
+def plane(sts, store_factory, policy=SessionPolicy(store_timeout=5.0)):
     holder = {}
 
     def provider():
@@ -222,7 +223,7 @@ def test_bad_input_names_the_field(sts, store):
 
 
 def test_a_user_at_the_cap_is_409_when_the_policy_refuses(sts, store):
-    app, holder = plane(sts, store, SessionPolicy(max_sessions_per_user=1, limit_action="refuse"))
+    app, holder = plane(sts, store, SessionPolicy(max_sessions_per_user=1, limit_action="refuse", store_timeout=5.0))
     headers = auth(sts)
     user = f"cap-{time.time_ns()}"
 
