@@ -1,4 +1,4 @@
-"""IAM mode for the Flask and ASGI tests, as tests/lib/django/test_iam.py does it: Redis cannot
+"""IAM mode for the Django, Flask and ASGI tests: Redis cannot
 verify SigV4, so the clock and credentials are fixed, the token the core's signer
 (memorydb_sessions.iam, botocore) makes from them becomes the ACL password of an IAM-style
 user on every node, and a token signed for another region must be refused."""
