@@ -18,7 +18,7 @@ import os
 import random
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 
 from redis.exceptions import NoScriptError
@@ -153,10 +153,14 @@ class SessionStore:
             (reply,) = await self._exec(script.name, [("EVAL", script.source, len(keys), *keys, *args)], keys[0])
         return reply
 
-    async def _deadline(self, operation: Awaitable):
+    async def _deadline(self, operation: Coroutine):
         """One deadline for the whole operation, whatever the fast path and redis-py retry."""
         if getattr(self.client.cluster, "_initialize", False):
-            await self._learn_slot_map()
+            try:
+                await self._learn_slot_map()
+            except BaseException:
+                operation.close()  # never started: close it rather than leave it un-awaited
+                raise
         try:
             async with asyncio.timeout(self.policy.store_timeout):
                 return await operation

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -29,9 +30,29 @@ def example(cluster, tmp_path):
                             cwd=EXAMPLE, env=env, stdout=open(tmp_path / "out.log", "wb"), stderr=subprocess.STDOUT)
     try:
         procs.wait_for_port(port, timeout=30, proc=proc)
+        _wait_for_worker(port, proc)
         yield port
     finally:
         procs.stop_pid(proc.pid)
+
+
+def _wait_for_worker(port: int, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+    """gunicorn's master listens before its worker has imported Django: on loaded cores the first
+    request can wait many seconds, so the fixture waits for the worker's own answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        finally:
+            conn.close()
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"examples/django did not answer /healthz within {timeout:.0f} s")
+        time.sleep(0.2)
 
 
 class Browser:
@@ -39,7 +60,7 @@ class Browser:
         self.port, self.cookies = port, SimpleCookie()
 
     def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         headers = {"Cookie": "; ".join(f"{k}={m.value}" for k, m in self.cookies.items())}
         body = None
         if form is not None:
