@@ -39,6 +39,7 @@ from memorydb_sessions import (
 
 from .caller_auth import Caller, CallerRejected, CallerVerifier, sts_endpoint
 from .config import ConfigError, Settings
+from . import payload
 from .payload import valid_user_id
 
 MAX_BODY_BYTES = 65536
@@ -148,20 +149,12 @@ class AppPlane:
         await send({"type": "http.response.body", "body": orjson.dumps(answer)})
 
     async def _json(self, scope, receive) -> dict:
-        chunks, size = [], 0
-        while True:
-            msg = await receive()
-            if msg["type"] == "http.disconnect":
-                raise Refused(400, "client went away")
-            chunk = msg.get("body", b"")
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise Refused(413, f"body larger than {MAX_BODY_BYTES} bytes")
-            chunks.append(chunk)
-            if not msg.get("more_body", False):
-                break
         try:
-            body = orjson.loads(b"".join(chunks) or b"{}")
+            raw = await payload.read_body(receive, MAX_BODY_BYTES)
+        except payload.PayloadError as exc:
+            raise Refused(exc.status, exc.message) from None
+        try:
+            body = orjson.loads(raw or b"{}")
         except orjson.JSONDecodeError:
             raise Refused(400, "body must be JSON") from None
         if not isinstance(body, dict):

@@ -116,27 +116,7 @@ class Request:
         return self._ip
 
     async def body(self, limit: int) -> bytes:
-        cl = self.headers.get(b"content-length")
-        if cl is not None:
-            try:
-                n = int(cl)
-            except ValueError:
-                raise HTTPError(400, "bad Content-Length") from None
-            if n > limit:
-                raise HTTPError(413, f"payload larger than {limit} bytes")
-        chunks = []
-        size = 0
-        while True:
-            msg = await self.receive()
-            if msg["type"] == "http.disconnect":
-                raise HTTPError(400, "client went away")
-            chunk = msg.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise HTTPError(413, f"payload larger than {limit} bytes")
-            chunks.append(chunk)
-            if not msg.get("more_body", False):
-                return b"".join(chunks)
+        return await payload.read_body(self.receive, limit, self.headers.get(b"content-length"))
 
 
 class App:

@@ -20,6 +20,30 @@ class PayloadError(Exception):
         self.message = message
 
 
+async def read_body(receive, limit: int, content_length: bytes | None = None) -> bytes:
+    """The whole ASGI request body, refused with 413 once it passes *limit* bytes: early from a
+    declared Content-Length, else while reading, so no more than *limit* bytes are ever held."""
+    if content_length is not None:
+        try:
+            declared = int(content_length)
+        except ValueError:
+            raise PayloadError(400, "bad Content-Length") from None
+        if declared > limit:
+            raise PayloadError(413, f"payload larger than {limit} bytes")
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise PayloadError(400, "client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadError(413, f"payload larger than {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
 def media_type(content_type: bytes | str | None) -> str:
     """``application/json; charset=utf-8`` -> ``application/json`` (lower case)."""
     if content_type is None:
