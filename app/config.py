@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from app.contract import PARAMETER_TO_ENV, SETTINGS, ContractError
+from memorydb_sessions.environment import default_idle_slide
 
 __all__ = ["ConfigError", "PARAMETER_TO_ENV", "Settings", "load_parameters"]
 
@@ -141,7 +142,7 @@ class Settings:
             # CA of the store's own keeps the check meaningful.
             raise ConfigError("SESSION_STORE_CA_FILE is required when SESSION_STORE_TLS_CHECK_HOSTNAME=false")
         if v["idle_slide_seconds"] is None:
-            v["idle_slide_seconds"] = min(60, max(1, idle // 2))
+            v["idle_slide_seconds"] = default_idle_slide(idle)
         if v["idle_slide_seconds"] >= idle:
             raise ConfigError(f"SESSION_IDLE_SLIDE_SECONDS ({v['idle_slide_seconds']}) must be shorter than "
                               f"SESSION_IDLE_TIMEOUT_SECONDS ({idle})")

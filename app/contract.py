@@ -1,7 +1,8 @@
 """The session service's contract, declared once: every variable it reads, its type,
 default, range, unit and (if any) Parameter Store key.
 
-Stdlib only, so the stacks import it without the service's dependencies. What derives
+It imports only the session core's own declaration of the variables the core reads
+(`memorydb_sessions.environment.VARIABLES`), so the stacks import it without the service. What derives
 from it: `app.config.Settings.from_env` (parsing and ranges), `stacks.contract.PARAMETERS`,
 the synth-time ranges in `stacks.validation` and `stacks.variables`, localdev's runtime
 environment, and the table in docs/configuration.md (`python -m app.contract --write-doc`;
@@ -15,6 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Mapping
+
+from memorydb_sessions.environment import VARIABLES as CORE_VARIABLES
 
 Kind = Literal["int", "float", "bool", "str", "choice", "list"]
 
@@ -132,6 +135,15 @@ def _num(value: float | None) -> str:
 
 
 _DAY = 86400
+
+
+def _core(env: str) -> dict[str, Any]:
+    """The default and range the session core declares for a variable it reads too
+    (memorydb_sessions.environment): one declaration for the library and the service."""
+    v = CORE_VARIABLES[env]
+    return {"default": v.default, "low": v.low, "high": v.high, "choices": v.choices}
+
+
 _ORIGIN = r"https?://[a-z0-9.-]+(:[0-9]{1,5})?"
 _ROLE_ARN = r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}"
 
@@ -139,46 +151,45 @@ SETTINGS: tuple[Setting, ...] = (
     # The store (MemoryDB; local Redis in localdev).
     Setting("SESSION_STORE_ENDPOINT", "store_endpoint", "str", required=True, parameter="memorydb/endpoint",
             stack_sets=True, doc="the MemoryDB cluster endpoint host"),
-    Setting("SESSION_STORE_PORT", "store_port", "int", 6379, 1, 65535, parameter="memorydb/port", stack_sets=True),
+    Setting("SESSION_STORE_PORT", "store_port", "int", **_core("SESSION_STORE_PORT"), parameter="memorydb/port", stack_sets=True),
     Setting("SESSION_STORE_USERNAME", "store_username", "str", parameter="memorydb/username", stack_sets=True,
             doc="ACL user (required for `iam`; `default` when only a password is set)"),
     Setting("SESSION_STORE_PASSWORD", "store_password", "str", parameter="memorydb/password", secret=True,
             doc="password mode only (local Redis); read from the parameter only by prefix"),
-    Setting("SESSION_STORE_TLS", "store_tls", "bool", True, parameter="memorydb/tls", stack_sets=True,
+    Setting("SESSION_STORE_TLS", "store_tls", "bool", **_core("SESSION_STORE_TLS"), parameter="memorydb/tls", stack_sets=True,
             doc="TLS with certificate verification (required for `iam`)"),
-    Setting("SESSION_STORE_AUTH", "store_auth", "choice", "password", choices=("password", "iam"),
+    Setting("SESSION_STORE_AUTH", "store_auth", "choice", **_core("SESSION_STORE_AUTH"),
             parameter="memorydb/auth-mode", stack_sets=True,
             doc="`iam` (SigV4 token, refreshed every 10 min) or `password`"),
     Setting("SESSION_STORE_CLUSTER_NAME", "store_cluster_name", "str", parameter="memorydb/cluster-name",
             stack_sets=True, doc="signs IAM tokens (required for `iam`)"),
     Setting("SESSION_STORE_CA_FILE", "store_ca_file", "str", default_doc="system trust store",
             doc="CA bundle for the store's certificate (required when hostname checks are off)"),
-    Setting("SESSION_STORE_TLS_CHECK_HOSTNAME", "store_tls_check_hostname", "bool", True,
+    Setting("SESSION_STORE_TLS_CHECK_HOSTNAME", "store_tls_check_hostname", "bool", **_core("SESSION_STORE_TLS_CHECK_HOSTNAME"),
             doc="verify node names against the certificate (the CA chain is always verified); turn off only "
                 "if the cluster announces node addresses its certificate does not name"),
     Setting("SESSION_STORE_DB", "store_db", "int", 0, 0, 15, parameter="config/redis-db", stack_sets=True,
             doc="must be 0 (MemoryDB is cluster mode: database 0 only)"),
-    Setting("SESSION_STORE_TIMEOUT_MS", "store_timeout", "int", 1000, 50, 60000, unit="ms", scale=0.001,
+    Setting("SESSION_STORE_TIMEOUT_MS", "store_timeout", "int", **_core("SESSION_STORE_TIMEOUT_MS"), unit="ms", scale=0.001,
             doc="deadline of one store operation, retries included"),
-    Setting("SESSION_STORE_CONNECT_TIMEOUT_MS", "store_connect_timeout", "int", 500, 50, 60000, unit="ms",
+    Setting("SESSION_STORE_CONNECT_TIMEOUT_MS", "store_connect_timeout", "int", **_core("SESSION_STORE_CONNECT_TIMEOUT_MS"), unit="ms",
             scale=0.001, doc="TCP + TLS connect timeout of one store connection"),
-    Setting("SESSION_STORE_SOCKET_TIMEOUT_MS", "store_socket_timeout", "int", 500, 50, 60000, unit="ms",
+    Setting("SESSION_STORE_SOCKET_TIMEOUT_MS", "store_socket_timeout", "int", **_core("SESSION_STORE_SOCKET_TIMEOUT_MS"), unit="ms",
             scale=0.001, doc="read/write timeout of one store connection"),
-    # Session policy. The idle timeout (and so the absolute lifetime) is at least 2 s: the slide
-    # interval is at least 1 s and shorter than the timeout.
-    Setting("SESSION_IDLE_TIMEOUT_SECONDS", "idle_timeout", "int", 1800, 2, 30 * _DAY, unit="seconds",
+    # Session policy.
+    Setting("SESSION_IDLE_TIMEOUT_SECONDS", "idle_timeout", "int", **_core("SESSION_IDLE_TIMEOUT_SECONDS"), unit="seconds",
             parameter="config/session-timeout", stack_sets=True, doc="sliding idle expiry"),
-    Setting("SESSION_ABSOLUTE_LIFETIME_SECONDS", "absolute_lifetime", "int", 43200, 2, 365 * _DAY, unit="seconds",
+    Setting("SESSION_ABSOLUTE_LIFETIME_SECONDS", "absolute_lifetime", "int", **_core("SESSION_ABSOLUTE_LIFETIME_SECONDS"), unit="seconds",
             parameter="config/session-absolute-lifetime", stack_sets=True,
             doc="hard limit however active, at least the idle timeout"),
-    Setting("SESSION_IDLE_SLIDE_SECONDS", "idle_slide_seconds", "int", None, 1, 3600, unit="seconds",
+    Setting("SESSION_IDLE_SLIDE_SECONDS", "idle_slide_seconds", "int", **_core("SESSION_IDLE_SLIDE_SECONDS"), unit="seconds",
             default_doc="min(60, idle/2)",
             doc="slide the idle expiry only when it is this stale (reads stay reads); shorter than the idle timeout"),
-    Setting("SESSION_MAX_PAYLOAD_BYTES", "max_payload_bytes", "int", 4096, 64, 1024 * 1024, unit="bytes",
+    Setting("SESSION_MAX_PAYLOAD_BYTES", "max_payload_bytes", "int", **_core("SESSION_MAX_PAYLOAD_BYTES"), unit="bytes",
             stack_sets=True, doc="larger session bodies get 413"),
-    Setting("SESSION_MAX_SESSIONS_PER_USER", "max_sessions_per_user", "int", 10, 1, 1000,
+    Setting("SESSION_MAX_SESSIONS_PER_USER", "max_sessions_per_user", "int", **_core("SESSION_MAX_SESSIONS_PER_USER"),
             doc="concurrent sessions of one user (ASVS 7.1.2)"),
-    Setting("SESSION_LIMIT_ACTION", "session_limit_action", "choice", "evict-oldest", choices=("evict-oldest", "refuse"),
+    Setting("SESSION_LIMIT_ACTION", "session_limit_action", "choice", **_core("SESSION_LIMIT_ACTION"),
             doc="at the cap: end the oldest session, or refuse the sign-in"),
     Setting("SESSION_CREATE_RATE_PER_MINUTE", "create_rate_per_minute", "int", 30, 1, 100000,
             doc="new sessions per client address and minute (429 above)"),

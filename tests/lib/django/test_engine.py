@@ -185,7 +185,7 @@ class SettingsTests(SimpleTestCase):
 
         for bad, words in (({"SESSION_STORE_PORT": "x", "SESSION_STORE_ENDPOINT": "h"}, "SESSION_STORE_PORT"),
                            ({"SESSION_STORE_ENDPOINT": "h", "ENDPOINT": "h"}, "'ENDPOINT'"),
-                           ({"SESSION_STORE_ENDPOINT": "h", "SESSION_LIMIT_ACTION": "maybe"}, "limit_action")):
+                           ({"SESSION_STORE_ENDPOINT": "h", "SESSION_LIMIT_ACTION": "maybe"}, "SESSION_LIMIT_ACTION must be")):
             with override_settings(MEMORYDB_SESSIONS=bad):
                 with self.assertRaisesMessage(ImproperlyConfigured, words):
                     SessionStore()
