@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from stacks import toolchain
-from stacks.contract import SERVICE_HEALTH_CHECK, SERVICE_KEEP_ALIVE_SECONDS, SERVICE_RANGES
+from stacks.contract import SERVICE_HEALTH_CHECK, SERVICE_KEEP_ALIVE_SECONDS, SERVICE_RANGES, setting
 from stacks.limits import (
     AWS_REGION_ZONE_LETTERS,
     CLOUDWATCH_LOG_RETENTION_DAYS,
@@ -283,7 +283,9 @@ def _contract_rules(v, check: Check) -> None:
 
 
 SECURITY_GROUP_ID = re.compile(r"sg-([0-9a-f]{8}|[0-9a-f]{17})")
-ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
+# The service's own rule for the setting it reads (app/contract.py), checked at synth time too.
+TRUSTED_CALLER_ARNS = setting("SESSION_TRUSTED_CALLER_ARNS")
+ROLE_ARN = re.compile(TRUSTED_CALLER_ARNS.pattern)
 
 
 def _app_plane_rules(v, check: Check) -> None:
@@ -296,7 +298,7 @@ def _app_plane_rules(v, check: Check) -> None:
               "must be security group ids (sg- and 8 or 17 hex digits)")
     for arn in v.trusted_caller_arns:
         check("service.trusted_caller_arns", arn, bool(ROLE_ARN.fullmatch(arn)),
-              "must be IAM role ARNs (arn:aws:iam::<12-digit account>:role/<name>)")
+              f"must each be {TRUSTED_CALLER_ARNS.pattern_doc}")
     if port:
         check("service.app_plane_source_security_groups", v.app_plane_source_security_groups,
               bool(v.app_plane_source_security_groups), "must name at least one group when app_plane_port is set")

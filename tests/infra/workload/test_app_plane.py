@@ -66,7 +66,7 @@ def test_good_plane_settings_pass():
     ({"app_plane_source_security_groups": ()}, "service.app_plane_source_security_groups", "at least one group"),
     ({"app_plane_source_security_groups": ("0.0.0.0/0",)}, "service.app_plane_source_security_groups", "security group ids"),
     ({"trusted_caller_arns": ()}, "service.trusted_caller_arns", "at least one role"),
-    ({"trusted_caller_arns": ("arn:aws:iam::123456789012:user/alice",)}, "service.trusted_caller_arns", "IAM role ARNs"),
+    ({"trusted_caller_arns": ("arn:aws:iam::123456789012:user/alice",)}, "service.trusted_caller_arns", "must each be an IAM role ARN"),
 ])
 def test_bad_plane_settings_name_the_field_and_the_rule(change, field, rule):
     with pytest.raises(InvalidSettings) as info:
