@@ -35,11 +35,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.doc import DOC, write_section  # noqa: E402
 from localdev import procs  # noqa: E402
 from localdev.redis_cluster import RedisCluster  # noqa: E402
 
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
-DOC = ROOT / "docs" / "benchmarks.md"
 HEADING = "## Session service"
 
 LUA = r"""
@@ -418,15 +418,7 @@ nodes and the server run on the same {os.cpu_count()} cores; {"the server proces
 
 {table}
 """
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    start = text.find(HEADING + "\n")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        nxt = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + body + ("\n" + text[nxt + 1:] if nxt != -1 else "")
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
+    write_section(HEADING, body)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ to docs/benchmarks.md under ``## Django integration``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import subprocess
@@ -28,12 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.app import DOC, http_request, run_median, wait_http  # noqa: E402
+from bench import reads  # noqa: E402
+from bench.app import wait_http  # noqa: E402
+from bench.doc import write_section  # noqa: E402
 from localdev import procs  # noqa: E402
 from localdev.redis_cluster import REDIS_SERVER, RedisCluster  # noqa: E402
 
 HEADING = "## Django integration"
-SESSIONS = 200
 
 
 def start_single_node(tmp: Path, tls: dict[str, str]) -> tuple[subprocess.Popen, int]:
@@ -58,40 +58,25 @@ def start_site(tmp: Path, engine: str, env: dict[str, str]) -> tuple[subprocess.
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.django_sessions", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--duration", type=float, default=3, help="seconds per measured run")
-    ap.add_argument("--repeats", type=int, default=3, help="runs per case (the median is reported)")
-    ap.add_argument("--connections", type=int, default=16)
-    args = ap.parse_args(argv)
+    args = reads.parse_args("python -m bench.django_sessions", __doc__, argv)
     started, load = time.monotonic(), os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="bench-django-"))
     cluster = RedisCluster(tmp / "cluster", appendonly=False)
     cluster.start()
-    running: list[subprocess.Popen] = []
-    rows = []
+    single = None
     try:
         single, single_port = start_single_node(tmp, cluster.tls_paths)
-        running.append(single)
-        cases = [
-            ("memorydb_sessions.django (Redis Cluster, TLS, ACL)", "memorydb", cluster.client_env()),
-            ("Django cache engine, RedisCache (one Redis node, TLS)", "cache",
-             {"BENCH_REDIS_URL": f"rediss://127.0.0.1:{single_port}/0", "BENCH_REDIS_CA": cluster.tls_paths["ca"]}),
-            ("Django without sessions", "none", {}),
-        ]
-        for label, engine, env in cases:
-            proc, port = start_site(tmp, engine, env)
-            running.append(proc)
-            cookies = [] if engine == "none" else [http_request(port, "GET", "/make")[1] for _ in range(SESSIONS)]
-            assert engine == "none" or all(c.startswith("sessionid=") for c in cookies), cookies[:1]
-            result = run_median(tmp, port, args.repeats, name=label, method="GET", path="/read", cookies=cookies,
-                                body=None, duration=args.duration, connections=args.connections)
-            rows.append(result)
-            procs.stop_pid(proc.pid)
-            running.remove(proc)
-            print(f"{label}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, errors {result.errors}", flush=True)
+        cache_env = {"BENCH_REDIS_URL": f"rediss://127.0.0.1:{single_port}/0", "BENCH_REDIS_CA": cluster.tls_paths["ca"]}
+        rows = reads.measure(tmp, [
+            reads.Case("memorydb_sessions.django (Redis Cluster, TLS, ACL)",
+                       lambda: start_site(tmp, "memorydb", cluster.client_env()), "sessionid"),
+            reads.Case("Django cache engine, RedisCache (one Redis node, TLS)",
+                       lambda: start_site(tmp, "cache", cache_env), "sessionid"),
+            reads.Case("Django without sessions", lambda: start_site(tmp, "none", {}), None),
+        ], args)
     finally:
-        for proc in running:
-            procs.stop_pid(proc.pid)
+        if single is not None:
+            procs.stop_pid(single.pid)
         cluster.stop()
     write_doc(rows, args, time.monotonic() - started, load)
     return 0
@@ -99,30 +84,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def write_doc(rows, args, elapsed: float, load: float) -> None:
     cmd = "make bench-django   # = .venv/bin/python -m bench.django_sessions"
-    table = ["| case (session read, GET /read) | requests/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|"]
-    table += [f"| {r.name} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |" for r in rows]
     ours, cache, bare = rows
     body = f"""{HEADING}
 
 Command: `{cmd}` (ran {elapsed:.0f} s on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores,
 Python {platform.python_version()}, Django 5.2, gunicorn gthread: 1 process, 8 threads).
-wrk: 1 thread, {args.connections} connections, {SESSIONS} sessions, {args.repeats} runs of {args.duration:g} s (median). Nothing pinned:
+wrk: 1 thread, {args.connections} connections, {reads.SESSIONS} sessions, {args.repeats} runs of {args.duration:g} s (median). Nothing pinned:
 server, wrk and Redis share the machine with other jobs (load average {load:.1f} when it started), so compare the ratios. The cache
 engine runs against one TLS Redis node because `RedisCache` cannot use a cluster (and so
 not MemoryDB); ours reads from the 6-node TLS cluster with its ACL user (one GET+PTTL round trip).
 
-{chr(10).join(table)}
+{reads.table(rows)}
 
 Ours: {ours.rps / bare.rps:.0%} of Django without sessions, {ours.rps / cache.rps:.2f}x the cache engine.
 """
-    text = DOC.read_text()
-    start = text.find(HEADING + "\n")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + body + ("" if end == -1 else text[end:])
-    DOC.write_text(text)
+    write_section(HEADING, body)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ to docs/benchmarks.md under ``## Flask and ASGI integrations``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import subprocess
@@ -27,12 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.app import DOC, http_request, run_median, wait_http  # noqa: E402
+from bench import reads  # noqa: E402
+from bench.app import wait_http  # noqa: E402
+from bench.doc import write_section  # noqa: E402
 from localdev import procs  # noqa: E402
 from localdev.redis_cluster import RedisCluster  # noqa: E402
 
 HEADING = "## Flask and ASGI integrations"
-SESSIONS = 200
 CASES = [
     ("Flask + memorydb_sessions.flask (Redis Cluster, TLS, ACL)", "flask-ours"),
     ("Flask + Flask-Session 0.8 (same cluster, RedisCluster handed in)", "flask-session"),
@@ -58,32 +58,17 @@ def start_site(tmp: Path, case: str, env: dict[str, str]) -> tuple[subprocess.Po
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.integrations", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--duration", type=float, default=3, help="seconds per measured run")
-    ap.add_argument("--repeats", type=int, default=3, help="runs per case (the median is reported)")
-    ap.add_argument("--connections", type=int, default=16)
-    args = ap.parse_args(argv)
+    args = reads.parse_args("python -m bench.integrations", __doc__, argv)
     started, load = time.monotonic(), os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="bench-integrations-"))
     cluster = RedisCluster(tmp / "cluster", appendonly=False)
     cluster.start()
-    running: list[subprocess.Popen] = []
-    rows = []
     try:
-        for label, case in CASES:
-            proc, port = start_site(tmp, case, cluster.client_env())
-            running.append(proc)
-            cookies = [] if case.endswith("none") else [http_request(port, "GET", "/make")[1] for _ in range(SESSIONS)]
-            assert case.endswith("none") or all(c.startswith("session=") for c in cookies), cookies[:1]
-            result = run_median(tmp, port, args.repeats, name=label, method="GET", path="/read", cookies=cookies,
-                                body=None, duration=args.duration, connections=args.connections)
-            rows.append(result)
-            procs.stop_pid(proc.pid)
-            running.remove(proc)
-            print(f"{label}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, errors {result.errors}", flush=True)
+        rows = reads.measure(tmp, [
+            reads.Case(label, lambda case=case: start_site(tmp, case, cluster.client_env()),
+                       None if case.endswith("none") else "session")
+            for label, case in CASES], args)
     finally:
-        for proc in running:
-            procs.stop_pid(proc.pid)
         cluster.stop()
     write_doc(rows, args, time.monotonic() - started, load)
     return 0
@@ -91,32 +76,23 @@ def main(argv: list[str] | None = None) -> int:
 
 def write_doc(rows, args, elapsed: float, load: float) -> None:
     cmd = "make bench-integrations   # = .venv/bin/python -m bench.integrations"
-    table = ["| case (session read, GET /read) | requests/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|"]
-    table += [f"| {r.name} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |" for r in rows]
     f_ours, f_session, f_bare, a_ours, a_cookie, a_bare = rows
     body = f"""{HEADING}
 
 Command: `{cmd}` (ran {elapsed:.0f} s on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores,
 Python {platform.python_version()}; Flask 3.1 under gunicorn gthread (1 process, 8 threads), Starlette 1.10 under
-uvicorn (1 process, uvloop, httptools)). wrk: 1 thread, {args.connections} connections, {SESSIONS} sessions,
+uvicorn (1 process, uvloop, httptools)). wrk: 1 thread, {args.connections} connections, {reads.SESSIONS} sessions,
 {args.repeats} runs of {args.duration:g} s (median). Nothing pinned: server, wrk and Redis share the machine with other
 jobs (load average {load:.1f} when it started), so compare the ratios. Flask-Session 0.8 has no cluster mode: it is
 handed redis-py's `RedisCluster` (as in the service benchmark); Starlette's middleware keeps the data in a signed
 cookie and reads no store.
 
-{chr(10).join(table)}
+{reads.table(rows)}
 
 Flask: ours {f_ours.rps / f_bare.rps:.0%} of Flask without sessions, {f_ours.rps / f_session.rps:.2f}x Flask-Session.
 Starlette: ours {a_ours.rps / a_bare.rps:.0%} of Starlette without sessions, {a_ours.rps / a_cookie.rps:.2f}x the cookie middleware.
 """
-    text = DOC.read_text()
-    start = text.find(HEADING + "\n")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + body + ("" if end == -1 else text[end:])
-    DOC.write_text(text)
+    write_section(HEADING, body)
 
 
 if __name__ == "__main__":
