@@ -23,8 +23,8 @@ from hypothesis import HealthCheck  # noqa: E402
 from hypothesis import settings as hypothesis_settings  # noqa: E402
 
 from localdev import procs  # noqa: E402
-from localdev.redis_cluster import RedisCluster  # noqa: E402
 from memorydb_sessions import tokens  # noqa: E402
+from tests.cluster_fixture import cluster  # noqa: E402,F401 (the session's cluster)
 
 CUSTOM_HEADER = "X-Session-Request"
 PASSWORD = "correct horse battery"
@@ -39,17 +39,6 @@ TEST_LIMITS = {"SESSION_CREATE_RATE_PER_MINUTE": "100000", "SESSION_MAX_SESSIONS
 # No per-example deadline: a loaded 2-core machine must not turn slowness into failures.
 hypothesis_settings.register_profile("app", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 hypothesis_settings.load_profile("app")
-
-
-@pytest.fixture(scope="session")
-def cluster(tmp_path_factory):
-    # Append-only files on, as MemoryDB is durable: test_zz_failover restarts every node.
-    c = RedisCluster(tmp_path_factory.mktemp("redis-cluster"), appendonly=True)
-    c.start()
-    try:
-        yield c
-    finally:
-        c.stop()
 
 
 class Service:

@@ -14,18 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from localdev.redis_cluster import RedisCluster  # noqa: E402
 from memorydb_sessions import SessionPolicy, SessionStore, StoreClient, StoreConfig  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def cluster(tmp_path_factory):
-    c = RedisCluster(tmp_path_factory.mktemp("redis-cluster"), appendonly=True)
-    c.start()
-    try:
-        yield c
-    finally:
-        c.stop()
+from tests.cluster_fixture import cluster  # noqa: E402,F401 (the session's cluster)
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from botocore.credentials import Credentials
 
 from memorydb_sessions import iam
+from tests.cluster_fixture import SHARED_CORE_TIMEOUTS
 
 NOW = dt.datetime(2026, 3, 14, 15, 9, 26, tzinfo=dt.timezone.utc)
 CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
@@ -40,4 +41,4 @@ def iam_env(cluster, user: str, region: str) -> dict[str, str]:
     host, port = cluster.endpoint
     return {"SESSION_STORE_ENDPOINT": host, "SESSION_STORE_PORT": str(port), "SESSION_STORE_CA_FILE": cluster.ca_file,
             "SESSION_STORE_AUTH": "iam", "SESSION_STORE_USERNAME": user, "SESSION_STORE_CLUSTER_NAME": CLUSTER,
-            "AWS_REGION": region, "SESSION_STORE_TIMEOUT_MS": "3000", "SESSION_STORE_PASSWORD": ""}
+            "AWS_REGION": region, "SESSION_STORE_PASSWORD": "", **SHARED_CORE_TIMEOUTS}

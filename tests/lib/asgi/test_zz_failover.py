@@ -1,25 +1,21 @@
 """Failover drill for the ASGI middleware: a primary killed during concurrent traffic (one
 event loop, as under uvicorn).  Requests to its shard answer 503 (never 500) while the
-replica is promoted, then every request works again, and no acknowledged session is lost.
-Runs last in this folder (file name): it reshapes the shared cluster and restarts the
+replica is promoted, then every request works again, and no acknowledged session is lost
+(tests/lib/failover_drill.py). Runs last in this folder (file name): it reshapes the shared cluster and restarts the
 killed node."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 
 import httpx
 
 from memorydb_sessions.asgi import SessionMiddleware
 
+from ..failover_drill import SESSIONS, Outcome
 from .test_middleware import APP, COOKIE
 
-# The issue asks for requests working again within 5 s: a measured figure (docs/reliability.md,
-# "Framework integrations"), not a timed assertion. The test asserts recovery itself, bounded
-# only by what a starved shared CI machine can take (all suites run in parallel on two cores).
-RECOVERY_LIMIT_S = 30.0
 
 
 async def get(client: httpx.AsyncClient, path: str, token: str | None) -> tuple[int, str | None, httpx.Response]:
@@ -32,18 +28,17 @@ async def get(client: httpx.AsyncClient, path: str, token: str | None) -> tuple[
     return r.status_code, token, r
 
 
-async def drill(cluster) -> tuple[float, Counter, list]:
+async def drill(cluster) -> Outcome:
     mw = SessionMiddleware(APP)
     transport = httpx.ASGITransport(app=mw, raise_app_exceptions=False)
+    outcome = Outcome()
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
         tokens = []
-        for i in range(30):
+        for i in range(SESSIONS):
             status, token, _ = await get(client, f"/write?n={i}", None)
             assert status == 200
             tokens.append(token)
-        codes: Counter = Counter()
-        acknowledged: dict[int, str] = {i: str(i) for i in range(30)}
-        unconfirmed: dict[int, set[str]] = {}
+            outcome.acknowledged[i] = str(i)
         stop = asyncio.Event()
 
         async def traffic(idx: int) -> None:
@@ -52,47 +47,35 @@ async def drill(cluster) -> tuple[float, Counter, list]:
                 n += 1
                 value = f"w{idx}-{n}"
                 status, _, _ = await get(client, f"/write?n={value}", tokens[idx])
-                codes[status] += 1
-                if status == 200:
-                    acknowledged[idx], unconfirmed[idx] = value, set()
-                else:
-                    unconfirmed.setdefault(idx, set()).add(value)
+                outcome.record(idx, value, status)
                 await asyncio.sleep(0.02)
 
-        workers = [asyncio.create_task(traffic(i)) for i in range(30)]
+        async def read_all() -> list[int]:
+            return [(await get(client, "/read", t))[0] for t in tokens]
+
+        workers = [asyncio.create_task(traffic(i)) for i in range(SESSIONS)]
         try:
             await asyncio.sleep(1.0)
             victim = await asyncio.to_thread(cluster.kill_primary, 0)
             killed_at = time.monotonic()
-            recovered_at = None
-            while time.monotonic() < killed_at + 60:
-                statuses = [(await get(client, "/read", t))[0] for t in tokens]
+            while outcome.recovery_s is None and time.monotonic() < killed_at + 60:
+                statuses = await read_all()
                 assert set(statuses) <= {200, 503}, statuses
                 if all(s == 200 for s in statuses):
-                    recovered_at = time.monotonic()
-                    break
+                    outcome.recovery_s = time.monotonic() - killed_at
                 await asyncio.sleep(0.1)
-            assert recovered_at is not None, "the middleware did not recover after failover"
         finally:
             stop.set()
             await asyncio.gather(*workers)
-        lost = []
         for idx, token in enumerate(tokens):
-            _, _, r = await get(client, "/read", token)
-            if r.json()["data"].get("n") not in {acknowledged[idx]} | unconfirmed.get(idx, set()):
-                lost.append((idx, r.json()))
+            status, _, r = await get(client, "/read", token)
+            outcome.check_read(idx, r.json()["data"].get("n") if status == 200 else None)
         await mw._store.client.aclose()
     await asyncio.to_thread(cluster.start_node, victim)
-    return recovered_at - killed_at, codes, lost
+    return outcome
 
 
 def test_primary_killed_during_traffic_recovers(cluster, cluster_env, monkeypatch):
     monkeypatch.setenv("SESSION_STORE_TIMEOUT_MS", "1000")
-    recovery, codes, lost = asyncio.run(drill(cluster))
-    print(f"recovered {recovery:.1f}s after the kill; {dict(codes)}")
-    # From the kill to every shard answering (RECOVERY_LIMIT_S says why this is no timing test).
-    assert recovery < RECOVERY_LIMIT_S, f"recovery took {recovery:.1f}s"
-    assert codes[500] == 0 and set(codes) <= {200, 503}, codes
-    assert codes[200] > 0
-    assert lost == []  # no acknowledged session lost
+    asyncio.run(drill(cluster)).assert_passed()
     assert len(cluster.primary_nodes()) == 3

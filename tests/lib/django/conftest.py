@@ -11,6 +11,8 @@ import pytest
 from django.conf import settings
 from django.test.utils import override_settings
 
+from tests.cluster_fixture import SHARED_CORE_TIMEOUTS
+
 from .django_source import sessions_tests_path
 
 if str(sessions_tests_path()) not in sys.path:
@@ -37,8 +39,8 @@ def cluster_settings(cluster, **extra) -> dict:
     SESSION_COOKIE_AGE (14 days) back from get_expiry_age(): the core's idle timeout must
     not be shorter, or its cap (tested on its own) would show."""
     values = {k: v for k, v in cluster.client_env().items()}
-    values.update(SESSION_IDLE_TIMEOUT_SECONDS=14 * 86400, SESSION_ABSOLUTE_LIFETIME_SECONDS=28 * 86400,
-                  SESSION_STORE_TIMEOUT_MS=10000, SESSION_STORE_CONNECT_TIMEOUT_MS=5000)
+    values.update(SHARED_CORE_TIMEOUTS, SESSION_IDLE_TIMEOUT_SECONDS=14 * 86400,
+                  SESSION_ABSOLUTE_LIFETIME_SECONDS=28 * 86400)
     values.update(extra)
     return values
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from localdev import procs
+from tests.cluster_fixture import SHARED_CORE_TIMEOUTS
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "django"
 
@@ -23,7 +24,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "django"
 @pytest.fixture()
 def example(cluster, tmp_path):
     port = procs.free_port()
-    env = {**os.environ, **cluster.client_env(), "DJANGO_INSECURE_COOKIES": "1",
+    env = {**os.environ, **cluster.client_env(), **SHARED_CORE_TIMEOUTS, "DJANGO_INSECURE_COOKIES": "1",
            "PYTHONPATH": str(EXAMPLE.parents[1])}  # the checkout's memorydb_sessions
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
                              "--threads", "4", "--worker-class", "gthread", "example.wsgi"],

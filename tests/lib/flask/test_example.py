@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 
+from tests.cluster_fixture import SHARED_CORE_TIMEOUTS
 from tests.lib.conftest import ROOT
 
 
@@ -22,7 +23,7 @@ def test_example_app(cluster, monkeypatch):
     example = load_example("flask_example_app", ROOT / "examples" / "flask" / "app.py")
     c = example.app.test_client()
     assert c.get("/healthz").status_code == 200
-    for k, v in cluster.client_env().items():
+    for k, v in {**cluster.client_env(), **SHARED_CORE_TIMEOUTS}.items():
         monkeypatch.setenv(k, v)
     example = load_example("flask_example_app", ROOT / "examples" / "flask" / "app.py")
     c = example.app.test_client()

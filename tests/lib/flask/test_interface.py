@@ -6,6 +6,7 @@ from __future__ import annotations
 from memorydb_sessions import SessionPolicy, tokens
 from memorydb_sessions.flask import MemoryDBSessionInterface
 from memorydb_sessions.sync import SyncSessionStore
+from tests.cluster_fixture import SHARED_CORE_TIMEOUTS
 
 from .conftest import make_app
 
@@ -177,7 +178,7 @@ def test_store_down_answers_503_not_500():
 
 
 def test_default_store_comes_from_the_environment(cluster, monkeypatch):
-    for k, v in cluster.client_env().items():
+    for k, v in {**cluster.client_env(), **SHARED_CORE_TIMEOUTS}.items():
         monkeypatch.setenv(k, v)
     interface = MemoryDBSessionInterface()
     app = make_app(None)
