@@ -92,7 +92,9 @@ def start_emulator(
     port: int | None = None,
     host: str = "127.0.0.1",
     log_path: Path | None = None,
-    timeout: float = 30.0,
+    # moto imports every service model on start: seconds alone, more than 30 s when CI's
+    # suites share two cores with cold caches.
+    timeout: float = 120.0,
     trace_path: Path | None = None,
     detach: bool = False,
 ) -> EmulatorHandle:
