@@ -28,7 +28,7 @@ PIPENV_VERSION := 2026.10.3
 # chromium + chromium-driver: browser tests of the reference application's pages (headless).
 APT_PACKAGES := redis-server haproxy wrk buildah qemu-user-static debootstrap binfmt-support skopeo docker-registry chromium chromium-driver
 
-.PHONY: help install synth demo down release test image bench-synth bench-app bench-django bench-integrations checkov clean
+.PHONY: help install synth bootstrap-state demo down release test image bench-synth bench-app bench-django bench-integrations checkov clean
 
 help:
 	@echo "make demo         deploy session-dev to a local AWS emulator and run the system on 127.0.0.1; both stay up"
@@ -37,6 +37,7 @@ help:
 	@echo "             [DOCKERFILE=examples/flask/Dockerfile CONTEXT=.]  another image (docs/container-contract.md)"
 	@echo "make test         run the whole test suite"
 	@echo "make synth        synthesize every stack into cdktf.out/stacks/ [TOOLCHAIN=cdktf|cdktn]"
+	@echo "make bootstrap-state  move session-bootstrap's local state into the state bucket ([backend] bootstrap_state = \"bucket\")"
 	@echo "make image        build the service image from app/Dockerfile with buildah [ARCH=arm64|amd64]"
 	@echo "make bench-synth  cold synthesis: this project's loader against the documented import"
 	@echo "make bench-app    session service throughput and latency against Flask-Session"
@@ -98,6 +99,10 @@ node_modules/.installed: package-lock.json
 synth: install
 	rm -rf cdktf.out
 	CDK_TOOLCHAIN=$(TOOLCHAIN) $(SYNTH_PY) main.py
+
+# Once `[backend] bootstrap_state = "bucket"` (AWS credentials in the environment).
+bootstrap-state: synth
+	$(PY) -m deploy.bootstrap_state cdktf.out
 
 # Both toolchains: tests/infra/test_toolchains.py synthesizes with each.
 test: install tools/checkov/.venv/.synced toolchains/cdktn/.venv/.synced

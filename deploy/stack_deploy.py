@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence
 
+from deploy.bootstrap_state import keeps_state_in_bucket, move_into_bucket
 from deploy.terraform import TerraformFailed, failure_message, terraform
 from stacks.bootstrap_stack import STACK_NAME as BOOTSTRAP_STACK
 
@@ -29,8 +30,17 @@ def deploy_steps(stacks_dir: Path, stack_name: str, env: dict[str, str], log: Pa
         return run
 
     bootstrap, stack = stacks_dir / BOOTSTRAP_STACK, stacks_dir / stack_name
+    if keeps_state_in_bucket(bootstrap):  # [backend] bootstrap_state = "bucket"
+        bootstrap_init = [
+            (f"{BOOTSTRAP_STACK}: init with the S3 backend",
+             tf(bootstrap, "init", "-input=false", "-reconfigure", *backend_args)),
+            (f"{BOOTSTRAP_STACK}: its local state into the bucket (once)",
+             lambda: move_into_bucket(bootstrap, env, log)),
+        ]
+    else:
+        bootstrap_init = [(f"{BOOTSTRAP_STACK}: init", tf(bootstrap, "init", "-input=false"))]
     return [
-        (f"{BOOTSTRAP_STACK}: init", tf(bootstrap, "init", "-input=false")),
+        *bootstrap_init,
         (f"{BOOTSTRAP_STACK}: apply ({state_bucket})", tf(bootstrap, "apply", "-input=false", "-auto-approve")),
         (f"{stack_name}: init with the S3 backend", tf(stack, "init", "-input=false", "-reconfigure", *backend_args)),
         (f"{stack_name}: apply", tf(stack, "apply", "-input=false", "-auto-approve", *apply_args)),

@@ -2,11 +2,12 @@
 session store keys of environments with final snapshots (stacks/retained_keys.py), which
 must outlive those environments.
 
-It keeps its own state locally (the bucket cannot hold the state that creates it), in
+Its own state starts local (the bucket cannot hold the state that creates it), in
 `terraform.session-bootstrap.tfstate` NEXT TO the output folder: the project root for
 `python main.py`, `make synth` and `cdktf synth`. Never inside `cdktf.out/`, which `make synth`
 and `make checkov` delete. Apply it once per account before the first environment:
-`cdktf deploy session-bootstrap`.
+`cdktf deploy session-bootstrap`. Once the bucket exists, `[backend] bootstrap_state = "bucket"`
+moves that state into it (deploy/bootstrap_state.py), where no clean-up of a checkout reaches.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from stacks.provider import aws_provider
 from stacks.retained_keys import RetainedStoreKey
 from stacks.secure_bucket import SecureBucket, SecureBucketProps
 from stacks.settings import BackendSettings
+from stacks.state_backend import s3_backend
 
 STACK_NAME = "session-bootstrap"
 STATE_FILE = f"terraform.{STACK_NAME}.tfstate"
@@ -37,7 +39,10 @@ class BootstrapStack(TerraformStack):
                  retained_keys: tuple[tuple[ResourceNames, str], ...] = ()):
         """`retained_keys`: (names, region) of each environment whose store key must outlive it."""
         super().__init__(scope, STACK_NAME)
-        LocalBackend(self, path=BOOTSTRAP_STATE_PATH)
+        if backend.bootstrap_state == "bucket":
+            s3_backend(self, backend, backend.state_key(STACK_NAME))
+        else:
+            LocalBackend(self, path=BOOTSTRAP_STATE_PATH)
         aws_provider(self, backend.state_region, "shared", project)
         bucket = SecureBucket(self, "state", SecureBucketProps(bucket_name=backend.state_bucket))
         TerraformOutput(self, "state_bucket", value=bucket.bucket_name,

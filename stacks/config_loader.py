@@ -93,15 +93,16 @@ def load_all(directory: Path | None = None) -> list[EnvironmentSettings]:
 
 
 def _one_state_bucket(environments: list[EnvironmentSettings]) -> list[SettingProblem]:
-    """`session-bootstrap` creates one bucket, the first environment's (stacks/app.py): a bucket
-    set per environment would never be created and `terraform init` would fail on it."""
+    """`session-bootstrap` creates one bucket, the first environment's (stacks/app.py), and keeps
+    its state where that environment says: a bucket set per environment would never be created
+    and `terraform init` would fail on it."""
     if not environments:
         return []
     first = environments[0].backend
     return [SettingProblem(s.name, f"backend.{field}", getattr(s.backend, field),
                            f"must be {getattr(first, field)!r} like every environment: session-bootstrap creates "
-                           "only that state bucket (set [backend] in config/common.toml)")
-            for s in environments[1:] for field in ("state_bucket", "state_region")
+                           "only one state bucket and keeps one state of its own (set [backend] in config/common.toml)")
+            for s in environments[1:] for field in ("state_bucket", "state_region", "bootstrap_state")
             if getattr(s.backend, field) != getattr(first, field)]
 
 

@@ -6,14 +6,13 @@ exposes only what its neighbours need.
 
 from __future__ import annotations
 
-from cdktf import S3Backend, TerraformOutput, TerraformStack
+from cdktf import TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_kms_key import DataAwsKmsKey
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
 from stacks.app_plane import app_plane_ingress
-from stacks import toolchain
 from stacks.encryption import EncryptionKey, EncryptionKeyProps
 from stacks.contract import CONFIG_DIGEST_VARIABLE, plain_environment
 from stacks.endpoints import Endpoints, EndpointsProps
@@ -26,6 +25,7 @@ from stacks.scaling import Scaling, ScalingProps
 from stacks.security_groups import link
 from stacks.service import Service, ServiceProps
 from stacks.session_store import SessionStore, SessionStoreProps
+from stacks.state_backend import s3_backend
 from stacks.settings import EnvironmentSettings
 from stacks.variables import StackVariables, define_variables, release_parameter_name
 from stacks.waf import Waf, WafProps
@@ -34,7 +34,7 @@ from stacks.waf import Waf, WafProps
 class EnvironmentStack(TerraformStack):
     def __init__(self, scope: Construct, settings: EnvironmentSettings):
         super().__init__(scope, settings.stack_name)
-        self._backend(settings)
+        s3_backend(self, settings.backend, settings.state_key)
         aws_provider(self, settings.region, settings.name, settings.project)
         names = settings.names
         self.variables = define_variables(self, settings)
@@ -134,15 +134,6 @@ class EnvironmentStack(TerraformStack):
         self._output("ecr_repository_url", service.repository_url, "Push the session service image here")
         self._output("log_group_name", service.log_group_name, "CloudWatch log group of the service")
         self._output("dashboard_name", monitoring.dashboard_name, "CloudWatch dashboard of this environment")
-
-    def _backend(self, settings: EnvironmentSettings) -> None:
-        # S3-native state locking (Terraform >= 1.10): cdktn's S3Backend has the argument;
-        # cdktf 0.21's lacks it, so an override writes the same key there.
-        native_lock = toolchain.supports("s3_backend_use_lockfile")
-        S3Backend(self, bucket=settings.backend.state_bucket, key=settings.state_key,
-                  region=settings.backend.state_region, encrypt=True, **({"use_lockfile": True} if native_lock else {}))
-        if not native_lock:
-            self.add_override("terraform.backend.s3.use_lockfile", True)
 
     def _output(self, name: str, value, description: str) -> None:
         TerraformOutput(self, name, value=value, description=description)

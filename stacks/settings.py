@@ -31,6 +31,14 @@ class BackendSettings:
     state_bucket: str = "session-app-terraform-state"
     state_region: str = "us-east-1"
     key_prefix: str = "session-management"
+    # Where `session-bootstrap` keeps its own state. "local": the file next to cdktf.out (the only
+    # place before the bucket exists). "bucket": in the state bucket at
+    # <key_prefix>/session-bootstrap/terraform.tfstate; the next deploy moves the local file there.
+    bootstrap_state: Literal["local", "bucket"] = "local"
+
+    def state_key(self, stack: str) -> str:
+        """The S3 key of a stack's state: an environment's name, or `session-bootstrap`."""
+        return f"{self.key_prefix}/{stack}/terraform.tfstate"
 
 
 @dataclass(frozen=True)
@@ -237,7 +245,7 @@ class EnvironmentSettings:
 
     @property
     def state_key(self) -> str:
-        return f"{self.backend.key_prefix}/{self.name}/terraform.tfstate"
+        return self.backend.state_key(self.name)
 
     @property
     def delete_images_on_destroy(self) -> bool:

@@ -33,6 +33,7 @@ RULES = [
     ("backend.state_region", "eu-central-1", "eu_central_1", "AWS region"),
     ("backend.state_bucket", "my-state.bucket", "My_Bucket", "S3 bucket name"),
     ("backend.key_prefix", "infra/sessions", "/leading", "relative S3 key path"),
+    ("backend.bootstrap_state", "bucket", "s3", "'local' (the file next to cdktf.out) or 'bucket'"),
     ("network.vpc_cidr", "10.0.0.0/16", "10.0.0.1/16", "IPv4 CIDR block"),
     ("network.vpc_cidr", "10.0.0.0/16", "10.0.0.0/8", "between /16 and /24"),
     ("network.availability_zones", ("us-east-1a", "us-east-1c"), ("us-east-1a",), "at least two"),
@@ -445,7 +446,7 @@ def test_per_environment_state_bucket_that_bootstrap_never_creates_is_an_error(t
         load_all(tmp_path)
     (problem,) = raised.value.problems
     assert (problem.environment, problem.field, problem.value) == ("prod", "backend.state_bucket", "prod-state")
-    assert "session-bootstrap creates only that state bucket" in problem.rule and "'shared-state'" in problem.rule
+    assert "session-bootstrap creates only one state bucket" in problem.rule and "'shared-state'" in problem.rule
     write_config(tmp_path, 'environments = ["dev", "prod"]\n[backend]\nstate_bucket = "shared-state"\n',
                  dev="", prod="")
     assert len(load_all(tmp_path)) == 2
