@@ -87,8 +87,8 @@ def start_service(tmp_dir: Path, env_overrides: dict) -> Service:
         [sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        procs.wait_for_port(port, timeout=30, proc=proc)
-        deadline = time.monotonic() + 30
+        procs.wait_for_port(port, timeout=90, proc=proc)
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:  # lifespan startup done when /healthz answers
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:

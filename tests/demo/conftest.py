@@ -69,7 +69,7 @@ class Runtime:
         """Start a stopped instance again and put it back in rotation (ECS's replacement task)."""
         start_instance(self.cluster, instance, self.directory, IDLE_TIMEOUT)
         set_server_state(self.admin_socket, instance.name, "ready")
-        wait_until_all_healthy(self.state, timeout=30)
+        wait_until_all_healthy(self.state, timeout=60)
 
     def backend_counters(self) -> dict[str, int]:
         """HAProxy's counters for the backend: `wretr` (retried connections), `wredis`

@@ -30,7 +30,7 @@ def example(cluster, tmp_path):
                              "--threads", "4", "--worker-class", "gthread", "example.wsgi"],
                             cwd=EXAMPLE, env=env, stdout=open(tmp_path / "out.log", "wb"), stderr=subprocess.STDOUT)
     try:
-        procs.wait_for_port(port, timeout=30, proc=proc)
+        procs.wait_for_port(port, timeout=90, proc=proc)
         _wait_for_worker(port, proc)
         yield port
     finally:
