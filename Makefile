@@ -104,8 +104,8 @@ synth: install
 bootstrap-state: synth
 	$(PY) -m deploy.bootstrap_state cdktf.out
 
-# Both toolchains: tests/infra/test_toolchains.py synthesizes with each.
-test: install tools/checkov/.venv/.synced toolchains/cdktn/.venv/.synced
+# Both toolchains: tests/infra/test_toolchains.py synthesizes with each, and with the cdktn CLI.
+test: install tools/checkov/.venv/.synced toolchains/cdktn/.venv/.synced toolchains/cdktn/cli/node_modules/.installed
 	$(PY) tests/run_suites.py
 
 # ARCH defaults to the task definition's architecture of ENV (dev): ARM64 -> arm64.
