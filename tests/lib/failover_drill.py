@@ -62,14 +62,14 @@ class Outcome:
         assert self.lost == []  # no acknowledged session lost
 
 
-def _wait_for_recovery(statuses: Callable[[], list[int]], killed_at: float, pause: Callable[[float], None]) -> float | None:
+def _wait_for_recovery(statuses: Callable[[], list[int]], killed_at: float) -> float | None:
     """Seconds from the kill until every session reads 200; None after a minute."""
     while time.monotonic() < killed_at + 60:
         seen = statuses()
         assert set(seen) <= {200, 503}, seen
         if all(s == 200 for s in seen):
             return time.monotonic() - killed_at
-        pause(0.1)
+        time.sleep(0.1)
     return None
 
 
@@ -100,7 +100,7 @@ def run_threaded(cluster, new_browser: Callable[[], Browser]) -> Outcome:
         time.sleep(1.0)
         victim = cluster.kill_primary(0)
         killed_at = time.monotonic()
-        outcome.recovery_s = _wait_for_recovery(lambda: [r.read()[0] for r in readers], killed_at, time.sleep)
+        outcome.recovery_s = _wait_for_recovery(lambda: [r.read()[0] for r in readers], killed_at)
     finally:
         stop.set()
         writer.join(30)
