@@ -48,7 +48,7 @@ from django.utils import timezone
 
 from . import tokens
 from .connection import ConfigurationError
-from .environment import policy_from_env, store_config_from_env
+from .environment import VARIABLES, policy_from_env, store_config_from_env
 from .errors import SessionLimitReached, SignInRevoked, StoreUnavailable
 from .sync import SyncSessionStore
 
@@ -57,12 +57,7 @@ __all__ = ["SessionStore", "SessionMiddleware", "get_store", "end_other_sessions
 
 AUTH_USER_KEY = "_auth_user_id"  # django.contrib.auth.SESSION_KEY (not imported: auth is optional)
 EXPIRES_KEY = "_memorydb_expires_ms"  # a Django expiry tighter than the core's idle timeout
-_ENV_NAMES = frozenset(
-    "SESSION_STORE_ENDPOINT SESSION_STORE_PORT SESSION_STORE_USERNAME SESSION_STORE_PASSWORD SESSION_STORE_TLS "
-    "SESSION_STORE_AUTH SESSION_STORE_CLUSTER_NAME SESSION_STORE_CA_FILE SESSION_STORE_TLS_CHECK_HOSTNAME "
-    "AWS_REGION AWS_DEFAULT_REGION SESSION_STORE_CONNECT_TIMEOUT_MS SESSION_STORE_SOCKET_TIMEOUT_MS "
-    "SESSION_IDLE_TIMEOUT_SECONDS SESSION_ABSOLUTE_LIFETIME_SECONDS SESSION_IDLE_SLIDE_SECONDS "
-    "SESSION_MAX_SESSIONS_PER_USER SESSION_LIMIT_ACTION SESSION_MAX_PAYLOAD_BYTES SESSION_STORE_TIMEOUT_MS".split())
+_ENV_NAMES = frozenset(VARIABLES)  # MEMORYDB_SESSIONS takes the environment's names
 
 _lock = threading.Lock()
 _store: SyncSessionStore | None = None

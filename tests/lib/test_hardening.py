@@ -183,3 +183,26 @@ def test_the_documented_deadline_holds_when_a_node_stops_answering(store_config,
         finally:
             await client.aclose()
     run(scenario())
+
+
+def test_the_readme_table_is_the_declared_variables():
+    """memorydb_sessions/README.md's configuration table is made from `VARIABLES` (one declaration)."""
+    from memorydb_sessions.environment import README, readme_with_table
+
+    text = README.read_text()
+    assert readme_with_table(text) == text, "stale: run `python -m memorydb_sessions.environment --write-doc`"
+
+
+def test_every_declared_variable_is_read_and_checked():
+    """Each integer variable's range is enforced as declared, naming the variable."""
+    from memorydb_sessions import ConfigurationError
+    from memorydb_sessions.environment import VARIABLES, policy_from_env, store_config_from_env
+
+    base = {"SESSION_STORE_ENDPOINT": "h"}
+    for v in VARIABLES.values():
+        if v.low is None:
+            continue
+        for bad in (v.low - 1, v.high + 1):
+            with pytest.raises(ConfigurationError, match=v.env):
+                store_config_from_env({**base, v.env: str(bad)})
+                policy_from_env({**base, v.env: str(bad)})
