@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-from deploy.terraform import TerraformFailed, cli_environment, failure_message, terraform
+from deploy.terraform import Step, TerraformFailed, cli_environment, failure_message, step, terraform
 from stacks.bootstrap_stack import BOOTSTRAP_STATE_PATH, STACK_NAME
 
 MOVED_SUFFIX = ".moved-to-bucket"
@@ -55,6 +56,16 @@ def move_into_bucket(stack_dir: Path, env: dict[str, str], log: Path | None = No
     return None
 
 
+def bucket_init_steps(stack_dir: Path, env: dict[str, str], log: Path | None,
+                      backend_args: Sequence[str] = ()) -> list[Step]:
+    """Init the bootstrap stack against the bucket, then move the local state there (once)."""
+    return [
+        (f"{STACK_NAME}: init with the S3 backend",
+         step(stack_dir, env, "init", "-input=false", "-reconfigure", *backend_args, log=log)),
+        (f"{STACK_NAME}: its local state into the bucket (once)", lambda: move_into_bucket(stack_dir, env, log)),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m deploy.bootstrap_state [OUTDIR] [-backend-config=...]` (`make bootstrap-state`):
     init the synthesized bootstrap stack against the bucket and move the local state there."""
@@ -68,14 +79,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     log = outdir / "bootstrap-state.log"
     env = cli_environment(outdir / ".terraform-cli")
-    try:
-        init = terraform(stack_dir, env, "init", "-input=false", "-reconfigure", *init_args, log=log)
-        problem = failure_message(init, stack_dir) if init.returncode else move_into_bucket(stack_dir, env, log)
-    except TerraformFailed as failed:
-        problem = str(failed)
-    if problem:
-        print(f"session-bootstrap state: {problem} (log: {log})", file=sys.stderr)
-        return 1
+    for title, action in bucket_init_steps(stack_dir, env, log, init_args):
+        try:
+            problem = action()
+        except TerraformFailed as failed:
+            problem = str(failed)
+        if problem:
+            print(f"{title}: {problem} (log: {log})", file=sys.stderr)
+            return 1
     print(f"session-bootstrap keeps its state in the bucket; the local file, if there was one, is now "
           f"{local_state_file(stack_dir).name}{MOVED_SUFFIX}")
     return 0

@@ -10,12 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence
 
-from deploy.bootstrap_state import keeps_state_in_bucket, move_into_bucket
-from deploy.terraform import TerraformFailed, failure_message, terraform
+from deploy.bootstrap_state import bucket_init_steps, keeps_state_in_bucket
+from deploy.terraform import Step, TerraformFailed, step
 from stacks.bootstrap_stack import STACK_NAME as BOOTSTRAP_STACK
-
-# (title, action): an action returns None when it worked, else the reason it failed.
-Step = tuple[str, Callable[[], "str | None"]]
 
 
 def deploy_steps(stacks_dir: Path, stack_name: str, env: dict[str, str], log: Path, *,
@@ -24,19 +21,11 @@ def deploy_steps(stacks_dir: Path, stack_name: str, env: dict[str, str], log: Pa
     """The steps in order; `backend_args` are extra `terraform init` flags (the emulator's S3)."""
 
     def tf(where: Path, *args: str) -> Callable[[], str | None]:
-        def run() -> str | None:
-            result = terraform(where, env, *args, log=log)
-            return None if result.returncode == 0 else failure_message(result, where)
-        return run
+        return step(where, env, *args, log=log)
 
     bootstrap, stack = stacks_dir / BOOTSTRAP_STACK, stacks_dir / stack_name
     if keeps_state_in_bucket(bootstrap):  # [backend] bootstrap_state = "bucket"
-        bootstrap_init = [
-            (f"{BOOTSTRAP_STACK}: init with the S3 backend",
-             tf(bootstrap, "init", "-input=false", "-reconfigure", *backend_args)),
-            (f"{BOOTSTRAP_STACK}: its local state into the bucket (once)",
-             lambda: move_into_bucket(bootstrap, env, log)),
-        ]
+        bootstrap_init = bucket_init_steps(bootstrap, env, log, backend_args)
     else:
         bootstrap_init = [(f"{BOOTSTRAP_STACK}: init", tf(bootstrap, "init", "-input=false"))]
     return [

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 TF_MIRROR = Path(os.environ.get("TF_MIRROR", "/opt/tf-plugins"))
@@ -78,6 +79,18 @@ def terraform(directory: Path, env: dict[str, str], *args: str,
         raise TerraformFailed(f"terraform {args[0]} in {directory} was interrupted; "
                               + failure_message(result, directory, interrupted=True))
     return result
+
+
+# (title, action): a deploy step's action returns None when it worked, else why it failed.
+Step = tuple[str, Callable[[], "str | None"]]
+
+
+def step(directory: Path, env: dict[str, str], *args: str, log: Path | None = None) -> Callable[[], "str | None"]:
+    """`terraform <args>` in `directory` as a deploy step's action."""
+    def run() -> str | None:
+        result = terraform(directory, env, *args, log=log)
+        return None if result.returncode == 0 else failure_message(result, directory)
+    return run
 
 
 # hashicorp/aws 5.100's aws_memorydb_cluster delete waiter (internal/service/memorydb/wait.go,
