@@ -117,8 +117,6 @@ def _identity_rules(s, check: Check) -> None:
           _BUCKET_RESERVED_RULE)
     check("backend.key_prefix", s.backend.key_prefix, bool(re.match(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", s.backend.key_prefix)),
           "must be a relative S3 key path without leading or trailing slash")
-    check("backend.bootstrap_state", s.backend.bootstrap_state, s.backend.bootstrap_state in ("local", "bucket"),
-          "must be 'local' (the file next to cdktf.out) or 'bucket' (in the state bucket, once it exists)")
 
 
 def _network_rules(s, check: Check) -> None:

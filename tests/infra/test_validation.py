@@ -33,7 +33,6 @@ RULES = [
     ("backend.state_region", "eu-central-1", "eu_central_1", "AWS region"),
     ("backend.state_bucket", "my-state.bucket", "My_Bucket", "S3 bucket name"),
     ("backend.key_prefix", "infra/sessions", "/leading", "relative S3 key path"),
-    ("backend.bootstrap_state", "bucket", "s3", "'local' (the file next to cdktf.out) or 'bucket'"),
     ("network.vpc_cidr", "10.0.0.0/16", "10.0.0.1/16", "IPv4 CIDR block"),
     ("network.vpc_cidr", "10.0.0.0/16", "10.0.0.0/8", "between /16 and /24"),
     ("network.availability_zones", ("us-east-1a", "us-east-1c"), ("us-east-1a",), "at least two"),
@@ -350,6 +349,14 @@ def test_wrong_choice_is_an_error(tmp_path):
     write_config(tmp_path, 'environments = ["dev"]\n', dev='[network]\nnat_gateways = "two"\n')
     with pytest.raises(InvalidSettings, match=r"must be one of 'single', 'per_az'"):
         load_environment("dev", tmp_path)
+
+
+def test_unknown_bootstrap_state_names_the_field_and_the_choices(tmp_path):
+    write_config(tmp_path, 'environments = ["dev"]\n[backend]\nbootstrap_state = "s3"\n', dev="")
+    with pytest.raises(InvalidSettings, match=r"backend.bootstrap_state = 's3': must be one of 'local', 'bucket'"):
+        load_environment("dev", tmp_path)
+    write_config(tmp_path, 'environments = ["dev"]\n[backend]\nbootstrap_state = "bucket"\n', dev="")
+    assert load_environment("dev", tmp_path).backend.bootstrap_state == "bucket"
 
 
 def test_broken_toml_is_an_error(tmp_path):
